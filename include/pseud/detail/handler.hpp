@@ -1,0 +1,240 @@
+#pragma once
+/// Installed template internals: turning any callable into a type-erased
+/// handler that binds pseud's `[args, kwargs]` to its parameters. Not part of
+/// the public API; use Registry::register_rpc.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <msgpack.hpp>
+
+#include "pseud/caller.hpp"
+#include "pseud/errors.hpp"
+#include "pseud/values.hpp"
+
+namespace pseud {
+
+/// A named parameter, optionally with a default used when the caller omits it.
+struct Param {
+  std::string name;
+  std::shared_ptr<const msgpack::object_handle> default_value;  ///< null: required
+
+  Param(std::string n) : name(std::move(n)) {}  // NOLINT: implicit from a name on purpose
+  Param(const char* n) : name(n) {}             // NOLINT
+};
+
+/// A parameter with a default: `pseud::param("greeting", "Hello")`.
+template <class T>
+Param param(std::string name, const T& default_value) {
+  Param p(std::move(name));
+  msgpack::sbuffer packed;
+  msgpack::pack(packed, default_value);
+  p.default_value = std::make_shared<const msgpack::object_handle>(msgpack::unpack(packed.data(), packed.size()));
+  return p;
+}
+
+/// A required named parameter: `pseud::param("name")`.
+inline Param param(std::string name) { return Param(std::move(name)); }
+
+namespace detail {
+
+/// Most regular (named or positional) parameters one handler may declare.
+inline constexpr std::size_t max_parameters = 16;
+
+/// One request as the engine hands it to a handler.
+struct Invocation {
+  std::string_view function;  ///< the dotted name called
+  const msgpack::object* args = nullptr;
+  std::uint32_t arg_count = 0;
+  const msgpack::object_kv* kwargs = nullptr;
+  std::uint32_t kwarg_count = 0;
+  const Caller* caller = nullptr;
+};
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+/// A type-erased handler: binds, runs, packs the result. Throws what the function throws.
+using Handler = std::function<void(const Invocation&, Packer&)>;
+
+/// What a handler's parameter list expects, for the binder.
+struct BindPlan {
+  std::size_t regular = 0;     ///< parameters bound from args/kwargs
+  bool takes_args = false;     ///< has a trailing pseud::Args collector
+  bool takes_kwargs = false;   ///< has a trailing pseud::Kwargs collector
+  std::vector<Param> params;   ///< names and defaults of the regular parameters (may be empty)
+};
+
+/// Result of binding one request to a plan.
+struct Bound {
+  std::array<const msgpack::object*, max_parameters> slots{};
+  Args extra_args;
+  Kwargs extra_kwargs;
+};
+
+/// Binds positionals, keywords and defaults as Python does; throws
+/// RemoteError("TypeError", ...) with Python's wording on a mismatch.
+void bind_arguments(const BindPlan& plan, const Invocation& call, Bound& out);
+
+/// Throws RemoteError("TypeError", ...) naming the parameter that did not convert.
+[[noreturn]] void throw_argument_type_error(std::string_view function, const BindPlan& plan, std::size_t index,
+                                            std::string_view expected);
+
+/// Throws UsageError for a registration that cannot work.
+[[noreturn]] void throw_bad_registration(std::string_view function, std::string_view why);
+
+template <class T>
+struct callable_traits : callable_traits<decltype(&std::remove_cvref_t<T>::operator())> {};
+template <class R, class... A>
+struct callable_traits<R (*)(A...)> {
+  using arguments = std::tuple<A...>;
+};
+template <class R, class... A>
+struct callable_traits<R (*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
+template <class R, class... A>
+struct callable_traits<R(A...)> : callable_traits<R (*)(A...)> {};
+template <class R, class... A>
+struct callable_traits<R(A...) noexcept> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...)> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) const> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) const noexcept> : callable_traits<R (*)(A...)> {};
+
+template <class T, class U>
+inline constexpr bool is_v = std::is_same_v<std::remove_cvref_t<T>, U>;
+
+template <class T>
+inline constexpr bool is_identity_type_v =
+    is_v<T, Caller> || is_v<T, std::string> || is_v<T, std::string_view> || is_v<T, Bytes>;
+
+/// Roles of a parameter list: [identity] regular... [Args] [Kwargs].
+template <bool WithIdentity, class Tuple>
+struct Layout;
+
+template <bool WithIdentity, class... A>
+struct Layout<WithIdentity, std::tuple<A...>> {
+  static constexpr std::size_t size = sizeof...(A);
+  template <std::size_t I>
+  using at = std::tuple_element_t<I, std::tuple<std::remove_cvref_t<A>...>>;
+
+  static constexpr std::size_t lead = [] {
+    if constexpr (size == 0) {
+      return std::size_t{0};
+    } else {
+      using first = at<0>;
+      return (is_v<first, Caller> || (WithIdentity && is_identity_type_v<first>)) ? std::size_t{1} : std::size_t{0};
+    }
+  }();
+  static constexpr bool takes_kwargs = [] {
+    if constexpr (size > lead) return is_v<at<size - 1>, Kwargs>;
+    return false;
+  }();
+  static constexpr bool takes_args = [] {
+    constexpr std::size_t tail = takes_kwargs ? 1 : 0;
+    if constexpr (size > lead + tail) return is_v<at<size - 1 - tail>, Args>;
+    return false;
+  }();
+  static constexpr std::size_t regular = size - lead - (takes_args ? 1 : 0) - (takes_kwargs ? 1 : 0);
+};
+
+template <class T>
+std::string_view type_label() {
+  if constexpr (std::is_same_v<T, bool>) return "bool";
+  else if constexpr (std::is_integral_v<T>) return "int";
+  else if constexpr (std::is_floating_point_v<T>) return "float";
+  else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) return "str";
+  else if constexpr (std::is_same_v<T, Bytes>) return "bytes";
+  else return "the declared C++ type";
+}
+
+// Produces the value for parameter J of type T.
+template <class L, std::size_t J, class T>
+decltype(auto) argument(const Bound& bound, const Invocation& call, const BindPlan& plan) {
+  if constexpr (J < L::lead) {
+    if constexpr (is_v<T, Caller>) {
+      return static_cast<const Caller&>(*call.caller);
+    } else if constexpr (is_v<T, Bytes>) {
+      return Bytes(call.caller->identity());
+    } else {
+      return std::remove_cvref_t<T>(call.caller->identity());
+    }
+  } else if constexpr (J < L::lead + L::regular) {
+    using V = std::remove_cvref_t<T>;
+    try {
+      return bound.slots[J - L::lead]->template as<V>();
+    } catch (const msgpack::type_error&) {
+      throw_argument_type_error(call.function, plan, J - L::lead, type_label<V>());
+    }
+  } else if constexpr (is_v<T, Args>) {
+    return static_cast<const Args&>(bound.extra_args);
+  } else {
+    return static_cast<const Kwargs&>(bound.extra_kwargs);
+  }
+}
+
+template <class L, class F, class Tuple, std::size_t... J>
+void invoke_and_pack(F& fn, const Bound& bound, const Invocation& call, const BindPlan& plan, Packer& out,
+                     std::index_sequence<J...>) {
+  // Braced init evaluates the arguments left to right.
+  using Result = std::invoke_result_t<F&, decltype(argument<L, J, std::tuple_element_t<J, Tuple>>(bound, call, plan))...>;
+  std::tuple<decltype(argument<L, J, std::tuple_element_t<J, Tuple>>(bound, call, plan))...> values{
+      argument<L, J, std::tuple_element_t<J, Tuple>>(bound, call, plan)...};
+  if constexpr (std::is_void_v<Result>) {
+    std::apply(fn, std::move(values));
+    out.pack_nil();
+  } else if constexpr (std::is_same_v<std::remove_cvref_t<Result>, msgpack::object_handle>) {
+    out.pack(std::apply(fn, std::move(values)).get());
+  } else {
+    out.pack(std::apply(fn, std::move(values)));
+  }
+}
+
+template <bool WithIdentity, class F>
+Handler make_handler_for(F fn, std::string_view name, std::vector<Param> params) {
+  using Tuple = typename callable_traits<F>::arguments;
+  using L = Layout<WithIdentity, Tuple>;
+  static_assert(L::regular <= max_parameters, "a pseud handler takes at most 16 regular parameters");
+  if (!params.empty() && params.size() != L::regular) {
+    throw_bad_registration(name, std::to_string(params.size()) + " parameter names given for a callable with " +
+                                     std::to_string(L::regular) + " regular parameters");
+  }
+  auto plan = std::make_shared<const BindPlan>(BindPlan{L::regular, L::takes_args, L::takes_kwargs, std::move(params)});
+  return [fn = std::move(fn), plan](const Invocation& call, Packer& out) mutable {
+    Bound bound;
+    bind_arguments(*plan, call, bound);
+    invoke_and_pack<L, F, Tuple>(fn, bound, call, *plan, out, std::make_index_sequence<L::size>{});
+  };
+}
+
+/// Builds the handler for `fn`. Throws UsageError when `with_identity` is
+/// set but the first parameter cannot receive an identity.
+template <class F>
+Handler make_handler(F&& fn, std::string_view name, std::vector<Param> params, bool with_identity) {
+  using Fn = std::remove_cvref_t<F>;
+  using Tuple = typename callable_traits<Fn>::arguments;
+  if (with_identity) {
+    if constexpr (Layout<true, Tuple>::lead == 1) {
+      return make_handler_for<true>(Fn(std::forward<F>(fn)), name, std::move(params));
+    } else {
+      throw_bad_registration(name,
+                             "with_identity needs a first parameter of type std::string, std::string_view, "
+                             "pseud::Bytes or const pseud::Caller&");
+    }
+  }
+  return make_handler_for<false>(Fn(std::forward<F>(fn)), name, std::move(params));
+}
+
+}  // namespace detail
+}  // namespace pseud

@@ -1,0 +1,106 @@
+#pragma once
+/// Registries map dotted names to handlers, per domain, as pseud does.
+/// A peer owns a local registry whose parent is the process-wide one.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <msgpack.hpp>
+
+#include "pseud/caller.hpp"
+#include "pseud/detail/handler.hpp"
+
+namespace pseud {
+
+/// The domain every function lives in unless told otherwise; its predicate always accepts.
+inline constexpr std::string_view default_domain = "default";
+
+/// How a function is registered.
+struct RpcOptions {
+  std::string domain{default_domain};  ///< which predicate guards it
+  std::vector<Param> params{};         ///< names (and defaults) of its regular parameters
+  bool with_identity = false;          ///< first parameter receives the caller's identity
+  bool blocking = false;               ///< run on the worker pool instead of the engine thread
+  std::string doc{};                   ///< one-line description, for introspection
+};
+
+/// One registered function.
+struct Route {
+  std::string name;
+  std::string domain;
+  std::string doc;
+  bool with_identity = false;
+  bool blocking = false;
+  detail::Handler handler;
+};
+
+/// Functions by dotted name and domain, with one predicate per domain.
+/// Thread-safe: register and look up from any thread.
+class Registry {
+ public:
+  /// `parent` (may be null) is searched after this registry; it must outlive it.
+  explicit Registry(const Registry* parent = nullptr) : parent_(parent) {}
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  /// Registers `fn` under `name`; argument types are deduced from it.
+  /// Registering the same name and domain again replaces the function.
+  /// Throws UsageError when `options` do not fit `fn`.
+  template <class F>
+  void register_rpc(std::string name, F&& fn, RpcOptions options = {}) {
+    auto handler = detail::make_handler(std::forward<F>(fn), name, options.params, options.with_identity);
+    add_route(Route{std::move(name), std::move(options.domain), std::move(options.doc), options.with_identity,
+                    options.blocking, std::move(handler)});
+  }
+
+  /// Adds a prepared route (replacing one with the same name and domain).
+  void add_route(Route route);
+
+  /// Removes a function; returns false when it was not registered here.
+  bool unregister_rpc(std::string_view name, std::string_view domain = default_domain);
+
+  /// Sets the predicate guarding `domain`. A non-default domain without a
+  /// predicate refuses everyone (fail closed).
+  void set_predicate(std::string domain, Predicate predicate);
+
+  /// Finds the function a caller with `args` reaches under `name`: non-default
+  /// domains first, the first whose predicate accepts wins, this registry
+  /// before its parent. Returns null when none does.
+  std::shared_ptr<const Route> lookup(std::string_view name, const PredicateArgs& args) const;
+
+  /// Names, domains and docs of the functions a caller with `args` can reach, sorted by name.
+  std::vector<std::shared_ptr<const Route>> visible_routes(const PredicateArgs& args) const;
+
+ private:
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using RouteList = std::vector<std::shared_ptr<const Route>>;
+
+  void collect(std::string_view name, RouteList& out) const;
+  bool accepts(std::string_view domain, const PredicateArgs& args) const;
+
+  const Registry* parent_;
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, RouteList, NameHash, std::equal_to<>> routes_;
+  std::unordered_map<std::string, Predicate, NameHash, std::equal_to<>> predicates_;
+};
+
+/// The process-wide registry every peer's local registry falls back to.
+Registry& global_registry();
+
+/// Registers `fn` in the process-wide registry.
+template <class F>
+void register_rpc(std::string name, F&& fn, RpcOptions options = {}) {
+  global_registry().register_rpc(std::move(name), std::forward<F>(fn), std::move(options));
+}
+
+}  // namespace pseud

@@ -1,0 +1,74 @@
+// Layer 5 (peer): the public Peer, Server and Client over the engine.
+
+#include "pseud/peer.hpp"
+
+#include "engine/engine.hpp"
+
+namespace pseud {
+
+namespace {
+
+// One context for the whole process, as pyzmq's Context.instance(): inproc
+// endpoints only connect within a context. Deliberately never terminated, so
+// that process exit cannot block on a socket someone forgot to close.
+std::shared_ptr<zmq::context_t> process_context() {
+  static zmq::context_t* context = [] {
+    auto* created = new zmq::context_t();
+    created->set(zmq::ctxopt::max_sockets, 16384);
+    return created;
+  }();
+  return std::shared_ptr<zmq::context_t>(context, [](zmq::context_t*) {});
+}
+
+void check_routing_id(std::string_view id, std::string_view what) {
+  if (id.size() > 255) throw UsageError(std::string(what) + " must be at most 255 bytes");
+  // libzmq reserves ids that start with a zero byte for the ones it generates.
+  if (!id.empty() && id.front() == '\0') throw UsageError(std::string(what) + " must not start with a zero byte");
+}
+
+std::string require_name(std::string name, const char* why) {
+  if (name.empty()) throw UsageError(why);
+  return name;
+}
+
+PeerOptions with_context(PeerOptions options) {
+  if (!options.context) options.context = process_context();
+  return options;
+}
+
+}  // namespace
+
+Peer::Peer(detail::Role role, std::string routing_id, std::string server_name, const PeerOptions& options)
+    : routing_id_(std::move(routing_id)), registry_(options.parent_registry) {
+  check_routing_id(routing_id_, role == detail::Role::server ? "a server's name" : "a client's routing id");
+  check_routing_id(server_name, "a server's name");
+  engine_ = std::make_unique<detail::Engine>(role, routing_id_, std::move(server_name), with_context(options),
+                                             registry_);
+}
+
+Peer::~Peer() = default;
+
+std::string Peer::bind(const std::string& endpoint) { return engine_->bind(endpoint); }
+
+void Peer::connect(const std::string& endpoint) { engine_->connect(endpoint); }
+
+void Peer::stop() { engine_->stop(); }
+
+bool Peer::stopped() const noexcept { return engine_->stopped(); }
+
+PeerStats Peer::stats() const { return engine_->stats(); }
+
+bool Peer::on_engine_thread() const noexcept { return engine_->on_engine_thread(); }
+
+void Peer::submit(detail::OutgoingCall call) { engine_->submit(std::move(call)); }
+
+Server::Server(std::string name, PeerOptions options)
+    : Peer(detail::Role::server, require_name(std::move(name), "a Server needs a non-empty name"), std::string(),
+           options) {}
+
+Client::Client(std::string server_name, PeerOptions options)
+    : Peer(detail::Role::client, options.routing_id,
+           require_name(server_name, "a Client needs the name of the server it calls"), options),
+      server_(*this, std::move(server_name)) {}
+
+}  // namespace pseud
