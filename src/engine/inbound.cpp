@@ -118,9 +118,10 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   }
   const char* user_id = zmq_msg_gets(frames_[count - 1].handle(), "User-Id");
   learn_peer(envelope->routing_id, user_id ? std::string_view(user_id) : std::string_view{});
+  if (envelope->form == wire::Form::probe) return;  // a connecting peer's greeting: nothing to answer
   switch (envelope->message.type) {
     case wire::MessageType::work:
-      if (envelope->form == wire::Form::router) handle_work(*envelope, user_id ? user_id : "");
+      handle_work(*envelope, user_id ? user_id : "");
       return;
     case wire::MessageType::ok:
     case wire::MessageType::error:

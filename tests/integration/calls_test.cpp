@@ -24,6 +24,23 @@ struct Task {
   };
 };
 
+// Coroutines are free functions: a coroutine lambda's captures die with the
+// closure temporary while the coroutine is still suspended.
+Task add_twice(Client& client, std::promise<int>& got) {
+  const int a = co_await client.co_call<int>("add", 1, 1);
+  const int b = co_await client.co_call<int>("add", a, 40);
+  got.set_value(b);
+}
+
+Task call_missing(Client& client, std::promise<std::string>& got) {
+  try {
+    co_await client.co_call<int>("missing");
+    got.set_value("no error");
+  } catch (const ServiceNotFoundError& e) {
+    got.set_value(e.message());
+  }
+}
+
 std::atomic<int> endpoint_counter{0};
 
 class Calls : public ::testing::TestWithParam<std::string> {
@@ -66,25 +83,14 @@ TEST_P(Calls, CallbackFormRunsOnce) {
 
 TEST_P(Calls, AwaitableForm) {
   std::promise<int> got;
-  [&]() -> Task {
-    const int a = co_await client_.co_call<int>("add", 1, 1);
-    const int b = co_await client_.co_call<int>("add", a, 40);
-    got.set_value(b);
-  }();
+  add_twice(client_, got);
   auto future = got.get_future();
   EXPECT_EQ(get_within(future), 42);
 }
 
 TEST_P(Calls, AwaitableFormPropagatesErrors) {
   std::promise<std::string> got;
-  [&]() -> Task {
-    try {
-      co_await client_.co_call<int>("missing");
-      got.set_value("no error");
-    } catch (const ServiceNotFoundError& e) {
-      got.set_value(e.message());
-    }
-  }();
+  call_missing(client_, got);
   auto future = got.get_future();
   EXPECT_EQ(get_within(future), "missing");
 }
@@ -271,6 +277,30 @@ TEST(Lifecycle, BindErrorsNameTheEndpoint) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("nonsense://here"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace pseud::test
+
+namespace pseud::test {
+namespace {
+
+TEST(Probe, ConnectingPeersGreetingIsNotAnswered) {
+  auto context = std::make_shared<zmq::context_t>();
+  Server server("server", {.context = context});
+  server.register_rpc("add", [](int a, int b) { return a + b; });
+  const std::string endpoint = server.bind("tcp://127.0.0.1:*");
+  RawSocket raw(*context, zmq::socket_type::router, "prober");
+  raw.socket().set(zmq::sockopt::probe_router, 1);
+  raw.socket().connect(endpoint);
+  // The server's own probe-free ROUTER sends nothing back to a probe.
+  EXPECT_FALSE(raw.receive(300ms).has_value());
+  EXPECT_EQ(server.stats().malformed_messages, 0u);
+  EXPECT_EQ(server.stats().requests_handled, 0u);
+  raw.send({"server", "", "v1", "abc", "\x03", hex_decode("93a361646492010280")});
+  auto reply = raw.receive();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(*reply, (Frames{"server", "", "v1", "abc", "\x01", "\x03"}));
 }
 
 }  // namespace
