@@ -45,6 +45,9 @@ struct PeerOptions {
   std::function<PredicateArgs(const Caller&)> predicate_arguments{};
   /// Client only: the ZMQ routing id to present; empty is anonymous (as pseud).
   std::string routing_id{};
+  /// Called on the engine's ROUTER socket before any bind or connect, to set
+  /// options this struct does not cover (HWMs, TCP keepalive, ZAP domain...).
+  std::function<void(zmq::socket_ref)> configure_socket{};
   /// ZMQ context to create sockets in; null uses one process-wide context
   /// (needed for inproc:// between peers, as with pyzmq's Context.instance()).
   std::shared_ptr<zmq::context_t> context{};

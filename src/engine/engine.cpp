@@ -57,6 +57,7 @@ Engine::Engine(Role role, std::string routing_id, std::string server_name, const
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(monitor_endpoint_);
   }
+  if (options_.configure_socket) options_.configure_socket(router_);
   thread_ = std::thread([this] { run(); });
   thread_id_ = thread_.get_id();
 }

@@ -154,7 +154,11 @@ class Engine {
   Clock::time_point next_retry_{};
   std::set<std::string> connected_endpoints_;  // client: endpoints whose handshake succeeded
   bool route_failed_ = false;                  // client: the last connection attempt failed
-  std::unordered_map<std::string, std::string> user_routes_;  // User-Id -> routing id
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> user_routes_;  // User-Id -> routing id
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;

@@ -140,7 +140,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
 
 void Engine::learn_peer(std::string_view routing_id, std::string_view user_id) {
   if (routing_id.empty() || user_id.empty()) return;
-  auto it = user_routes_.find(std::string(user_id));
+  auto it = user_routes_.find(user_id);
   if (it == user_routes_.end()) {
     user_routes_.emplace(std::string(user_id), std::string(routing_id));
   } else if (it->second != routing_id) {

@@ -234,3 +234,70 @@ TEST(Tracebacks, SentOnlyWhenConfigured) {
 
 }  // namespace
 }  // namespace pseud::test
+
+namespace pseud::test {
+namespace {
+
+TEST(Predicates, HookFeedsDomainsAndRefusedCallsNeverRunTheHandler) {
+  PeerOptions options;
+  options.predicate_arguments = [](const Caller& caller) {
+    PredicateArgs args;
+    args.user_id = caller.identity();
+    if (caller.routing_id == "root") args.permissions.push_back("admin");
+    return args;
+  };
+  Server server("server", options);
+  std::atomic<int> admin_runs{0};
+  server.register_rpc("power", [] { return std::string("small power"); });
+  server.register_rpc("power", [] { return std::string("great power"); }, {.domain = "restricted"});
+  server.register_rpc("admin.only", [&admin_runs] { return ++admin_runs; }, {.domain = "restricted"});
+  server.registry().set_predicate("restricted", [](const PredicateArgs& a) { return a.has_permission("admin"); });
+  const std::string endpoint = server.bind("tcp://127.0.0.1:*");
+
+  Client root("server", {.routing_id = "root"});
+  Client guest("server", {.routing_id = "guest"});
+  root.connect(endpoint);
+  guest.connect(endpoint);
+  EXPECT_EQ(root.call<std::string>("power"), "great power");
+  EXPECT_EQ(guest.call<std::string>("power"), "small power");
+  EXPECT_EQ(root.call<int>("admin.only"), 1);
+  EXPECT_THROW(guest.call<int>("admin.only"), ServiceNotFoundError);
+  EXPECT_EQ(admin_runs.load(), 1);
+}
+
+TEST(Predicates, ThrowingHookRefusesTheCall) {
+  PeerOptions options;
+  options.predicate_arguments = [](const Caller&) -> PredicateArgs { throw std::runtime_error("backend down"); };
+  Server server("server", options);
+  std::atomic<int> runs{0};
+  server.register_rpc("f", [&runs] { return ++runs; });
+  Client client("server");
+  client.connect(server.bind("tcp://127.0.0.1:*"));
+  EXPECT_THROW(client.call<int>("f"), ServiceNotFoundError);
+  EXPECT_EQ(runs.load(), 0);
+}
+
+TEST(Unauthorized, AnUnauthorizedReplyFailsTheCallWithItsText) {
+  auto context = std::make_shared<zmq::context_t>();
+  RawSocket fake(*context, zmq::socket_type::router, "server");
+  fake.socket().bind("inproc://unauthorized");
+  Client client("server", {.context = context});
+  client.connect("inproc://unauthorized");
+  auto future = client.async_call<int>("add", 1, 2);
+  std::optional<Frames> work;
+  do {
+    work = fake.receive();
+  } while (work && work->size() == 2);  // skip the probe
+  ASSERT_TRUE(work.has_value());
+  ASSERT_EQ(work->size(), 6u);
+  fake.send({(*work)[0], "", "v1", (*work)[3], "\x11", "Authentication Required"});
+  try {
+    get_within(future);
+    FAIL() << "expected UnauthorizedError";
+  } catch (const UnauthorizedError& e) {
+    EXPECT_EQ(e.message(), "Authentication Required");
+  }
+}
+
+}  // namespace
+}  // namespace pseud::test
