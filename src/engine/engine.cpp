@@ -27,6 +27,23 @@ zmq::message_t to_message(msgpack::sbuffer&& buffer) {
 
 std::string describe(std::string_view destination) { return "'" + std::string(destination) + "'"; }
 
+// Runs a call's completion; a throwing user callback is logged, never propagated.
+void deliver(const ReplyHandler& on_reply, std::string_view function, const msgpack::object* value,
+             std::exception_ptr error) noexcept {
+  try {
+    on_reply(value, std::move(error));
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "pseud: the completion of '", function, "' threw: ", e.what());
+  } catch (...) {
+    log(LogLevel::error, "pseud: the completion of '", function, "' threw a non-std exception");
+  }
+}
+
+template <class E>
+std::exception_ptr failure(std::string message) {
+  return std::make_exception_ptr(E(std::move(message)));
+}
+
 }  // namespace
 
 void CancelRequest::operator()() const noexcept { engine->cancel(id); }
@@ -91,17 +108,17 @@ void Engine::connect(const std::string& endpoint) {
 void Engine::submit(OutgoingCall&& call) {
   if (call.body.size() > options_.max_message_size) {
     const auto size = call.body.size();
-    call.on_reply(nullptr, std::make_exception_ptr(MessageTooLargeError(
-                               "call to '" + call.function + "' is " + std::to_string(size) +
-                               " bytes, over the limit of " + std::to_string(options_.max_message_size) +
-                               " bytes (PeerOptions::max_message_size); nothing was sent")));
+    deliver(call.on_reply, call.function, nullptr,
+            failure<MessageTooLargeError>("call to '" + call.function + "' is " + std::to_string(size) +
+                                          " bytes, over the limit of " + std::to_string(options_.max_message_size) +
+                                          " bytes (PeerOptions::max_message_size); nothing was sent"));
     return;
   }
   Command command = CallCommand{MessageId::generate(), std::move(call)};
   if (!queue_.push(std::move(command))) {
     auto& rejected = std::get<CallCommand>(command).call;
-    rejected.on_reply(nullptr, std::make_exception_ptr(PeerStoppedError(
-                                   "call to '" + rejected.function + "': the peer is stopped")));
+    deliver(rejected.on_reply, rejected.function, nullptr,
+            failure<PeerStoppedError>("call to '" + rejected.function + "': the peer is stopped"));
   }
 }
 
@@ -139,7 +156,13 @@ void Engine::run() {
     }
     if (items[1].revents & ZMQ_POLLIN) {
       queue_.take_all(batch);
-      for (Command& command : batch) process(command);
+      for (Command& command : batch) {
+        try {
+          process(command);
+        } catch (const std::exception& e) {
+          log(LogLevel::error, "pseud: a command failed on the engine thread: ", e.what());
+        }
+      }
     }
     if (items[0].revents & ZMQ_POLLIN) drain_router();
     if (count == 3 && (items[2].revents & ZMQ_POLLIN)) drain_monitor();
@@ -207,7 +230,7 @@ std::string Engine::unreachable_text(const PendingCall& call) const {
 void Engine::start_call(CallCommand& command) {
   OutgoingCall& call = command.call;
   if (call.options.stop.stop_requested()) {
-    call.on_reply(nullptr, std::make_exception_ptr(CancelledError("the call was cancelled before it was sent")));
+    deliver(call.on_reply, call.function, nullptr, failure<CancelledError>("the call was cancelled before it was sent"));
     return;
   }
   const auto now = Clock::now();
@@ -231,7 +254,7 @@ void Engine::start_call(CallCommand& command) {
                                 ? unreachable_text(pending)
                                 : "call to '" + pending.function + "': cannot send to " +
                                       describe(pending.destination) + ": " + zmq_strerror(error);
-    pending.on_reply(nullptr, std::make_exception_ptr(PeerUnreachableError(why)));
+    deliver(pending.on_reply, pending.function, nullptr, failure<PeerUnreachableError>(why));
     return;
   } else {
     counters_.calls_sent.fetch_add(1, std::memory_order_relaxed);
@@ -301,13 +324,7 @@ void Engine::complete(const MessageId& id, const msgpack::object* value, std::ex
   pending_.erase(it);
   counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
   call.cancel.reset();
-  try {
-    call.on_reply(value, std::move(error));
-  } catch (const std::exception& e) {
-    log(LogLevel::error, "pseud: a reply callback for '", call.function, "' threw: ", e.what());
-  } catch (...) {
-    log(LogLevel::error, "pseud: a reply callback for '", call.function, "' threw a non-std exception");
-  }
+  deliver(call.on_reply, call.function, value, std::move(error));
 }
 
 void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, const std::string& why) {
@@ -409,8 +426,8 @@ void Engine::shut_down() {
   while (!pending_.empty()) complete(pending_.begin()->first, nullptr, stopped);
   for (Command& command : queue_.close()) {
     if (auto* call = std::get_if<CallCommand>(&command)) {
-      call->call.on_reply(nullptr, std::make_exception_ptr(PeerStoppedError("call to '" + call->call.function +
-                                                                           "': the peer is stopped")));
+      deliver(call->call.on_reply, call->call.function, nullptr,
+              failure<PeerStoppedError>("call to '" + call->call.function + "': the peer is stopped"));
     } else if (auto* bind = std::get_if<BindCommand>(&command)) {
       bind->done.set_exception(std::make_exception_ptr(PeerStoppedError("bind: the peer is stopped")));
     } else if (auto* connect = std::get_if<ConnectCommand>(&command)) {

@@ -81,6 +81,19 @@ TEST_P(Calls, CallbackFormRunsOnce) {
   EXPECT_EQ(calls.load(), 1);
 }
 
+TEST_P(Calls, ThrowingCallbackDoesNotHurtTheEngine) {
+  std::promise<void> ran;
+  client_.async_call<int>(
+      [&](Result<int>) {
+        ran.set_value();
+        throw std::runtime_error("user bug");
+      },
+      "add", 1, 2);
+  auto future = ran.get_future();
+  get_within(future);
+  EXPECT_EQ(client_.call<int>("add", 2, 2), 4);
+}
+
 TEST_P(Calls, AwaitableForm) {
   std::promise<int> got;
   add_twice(client_, got);
