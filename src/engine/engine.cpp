@@ -17,6 +17,11 @@ using namespace std::chrono_literals;
 // retry them this often.
 constexpr auto parked_retry_interval = 2ms;
 
+// libzmq does not reconnect after some disconnects (a frame over
+// ZMQ_MAXMSGSIZE is a protocol error to it); an endpoint that shows no sign of
+// reconnecting this long after a disconnect is reconnected by hand.
+constexpr auto reconnect_check_delay = 500ms;
+
 std::atomic<std::uint64_t> monitor_counter{0};
 
 zmq::message_t to_message(msgpack::sbuffer&& buffer) {
@@ -66,7 +71,8 @@ Engine::Engine(Role role, std::string routing_id, std::string server_name, const
   if (role_ == Role::client) {
     router_.set(zmq::sockopt::probe_router, 1);
     monitor_endpoint_ = "inproc://pseud.monitor." + std::to_string(monitor_counter.fetch_add(1));
-    const int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+    const int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                       ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     if (zmq_socket_monitor(router_.handle(), monitor_endpoint_.c_str(), events) != 0) throw zmq::error_t();
@@ -167,6 +173,7 @@ void Engine::run() {
     if (items[0].revents & ZMQ_POLLIN) drain_router();
     if (count == 3 && (items[2].revents & ZMQ_POLLIN)) drain_monitor();
     if (!parked_.empty() && Clock::now() >= next_retry_) retry_parked();
+    if (!reconnect_checks_.empty()) reconnect_stalled_endpoints();
     fire_deadlines();
   }
   shut_down();
@@ -192,7 +199,7 @@ void Engine::process(Command& command) {
         } else if constexpr (std::is_same_v<T, ConnectCommand>) {
           try {
             router_.connect(c.endpoint);
-            route_failed_ = false;
+            route_failure_.clear();
             c.done.set_value();
           } catch (const zmq::error_t& e) {
             c.done.set_exception(std::make_exception_ptr(Error("cannot connect to " + c.endpoint + ": " + e.what())));
@@ -212,15 +219,14 @@ std::string Engine::resolve(const std::string& destination) const {
 bool Engine::waits_for_route(const PendingCall& call) const {
   if (call.wait_for_ready) return true;
   // A client's first connection to its server is still being made.
-  return role_ == Role::client && call.routing_id == server_name_ && connected_endpoints_.empty() && !route_failed_;
+  return role_ == Role::client && call.routing_id == server_name_ && connected_endpoints_.empty() &&
+         route_failure_.empty();
 }
 
 std::string Engine::unreachable_text(const PendingCall& call) const {
   std::string text = "call to '" + call.function + "': peer " + describe(call.destination) + " is not connected";
   if (role_ == Role::client && call.routing_id == server_name_) {
-    text += connected_endpoints_.empty() && route_failed_
-                ? " (the connection to the server failed; is it running and bound to the endpoint passed to connect()?)"
-                : " (did you call connect() with the server's endpoint?)";
+    text += route_failure_.empty() ? " (did you call connect() with the server's endpoint?)" : " (" + route_failure_ + ")";
   } else {
     text += " (it never connected, or has disconnected)";
   }
@@ -297,6 +303,9 @@ long Engine::next_timeout_ms() const {
   std::optional<Clock::time_point> next;
   if (!deadlines_.empty()) next = deadlines_.top().at;
   if (!parked_.empty() && (!next || next_retry_ < *next)) next = next_retry_;
+  for (const auto& [endpoint, at] : reconnect_checks_) {
+    if (!next || at < *next) next = at;
+  }
   if (!next) return -1;
   const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
   return wait < 0 ? 0 : static_cast<long>(wait);
@@ -349,35 +358,64 @@ void Engine::drain_monitor() {
     std::memcpy(&kind, event.data(), sizeof kind);
     std::string endpoint = address.to_string();
     switch (kind) {
+      case ZMQ_EVENT_CONNECTED:
+      case ZMQ_EVENT_CONNECT_DELAYED:
+        reconnect_checks_.erase(endpoint);  // libzmq is (re)connecting by itself
+        break;
       case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        reconnect_checks_.erase(endpoint);
         connected_endpoints_.insert(std::move(endpoint));
-        route_failed_ = false;
+        route_failure_.clear();
         retry_parked();
         break;
       case ZMQ_EVENT_DISCONNECTED:
+        reconnect_checks_[endpoint] = Clock::now() + reconnect_check_delay;
         if (connected_endpoints_.erase(endpoint) && connected_endpoints_.empty()) {
-          route_failed_ = true;
-          log(LogLevel::info, "pseud: lost the connection to server '", server_name_, "' at ", endpoint);
-          fail_calls_to(server_name_, false,
-                        "the connection to server '" + server_name_ +
-                            "' was lost before the reply arrived (the call may or may not have run)");
+          route_failure_ = "the connection to server '" + server_name_ + "' at " + endpoint + " was lost";
+          log(LogLevel::info, "pseud: ", route_failure_);
+          fail_calls_to(server_name_, false, route_failure_ + " before the reply arrived (the call may or may not have run)");
         }
         break;
-      default:  // connect retried or handshake failed
+      default:  // connect retried, or handshake failed
+        if (kind == ZMQ_EVENT_CONNECT_RETRIED) reconnect_checks_.erase(endpoint);
         if (connected_endpoints_.empty()) {
-          route_failed_ = true;
-          fail_calls_to(server_name_, true, unreachable_reason(endpoint, kind));
+          route_failure_ = failure_reason(endpoint, kind);
+          fail_calls_to(server_name_, true, route_failure_);
         }
         break;
     }
   }
 }
 
-std::string Engine::unreachable_reason(const std::string& endpoint, int event) const {
-  if (event == ZMQ_EVENT_CONNECT_RETRIED) {
-    return "server '" + server_name_ + "' is not reachable at " + endpoint + " (connection refused or lost)";
+void Engine::reconnect_stalled_endpoints() {
+  const auto now = Clock::now();
+  for (auto it = reconnect_checks_.begin(); it != reconnect_checks_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    log(LogLevel::info, "pseud: reconnecting to ", it->first, " (libzmq gave up on it)");
+    try {
+      router_.disconnect(it->first);
+    } catch (const zmq::error_t&) {
+      // Already gone from libzmq's side: connecting again is all that is needed.
+    }
+    try {
+      router_.connect(it->first);
+    } catch (const zmq::error_t& e) {
+      log(LogLevel::error, "pseud: cannot reconnect to ", it->first, ": ", e.what());
+    }
+    it = reconnect_checks_.erase(it);
   }
-  return "the handshake with server '" + server_name_ + "' at " + endpoint + " failed (security settings differ)";
+}
+
+std::string Engine::failure_reason(const std::string& endpoint, int event) const {
+  if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+    return "server '" + server_name_ + "' is not reachable at " + endpoint +
+           " (connection refused: is it running and bound there?)";
+  }
+  return "the handshake with server '" + server_name_ + "' at " + endpoint +
+         " failed (do both sides use the same security settings?)";
 }
 
 int Engine::send_message(std::string_view routing_id, std::string_view id, wire::MessageType type,

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <map>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -112,7 +113,7 @@ class Engine {
   void start_call(CallCommand& command);
   bool waits_for_route(const PendingCall& call) const;
   std::string unreachable_text(const PendingCall& call) const;
-  std::string unreachable_reason(const std::string& endpoint, int event) const;
+  std::string failure_reason(const std::string& endpoint, int event) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
   void fire_deadlines();
@@ -125,6 +126,7 @@ class Engine {
   void send_error(std::string_view routing_id, std::string_view id, std::string_view name, std::string_view message);
   std::string resolve(const std::string& destination) const;
   void drain_monitor();
+  void reconnect_stalled_endpoints();
 
   // inbound.cpp: everything that arrives on the ROUTER socket
   void drain_router();
@@ -153,7 +155,10 @@ class Engine {
   std::vector<MessageId> parked_;
   Clock::time_point next_retry_{};
   std::set<std::string> connected_endpoints_;  // client: endpoints whose handshake succeeded
-  bool route_failed_ = false;                  // client: the last connection attempt failed
+  std::string route_failure_;                  // client: why the last connection attempt failed, if it did
+  // Client: endpoints that disconnected, and when to reconnect them by hand
+  // unless libzmq shows it is reconnecting on its own.
+  std::map<std::string, Clock::time_point> reconnect_checks_;
   struct TextHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
