@@ -63,6 +63,8 @@ Engine::Engine(Role role, std::string routing_id, std::string server_name, const
       context_(options.context),
       router_(*context_, zmq::socket_type::router),
       pool_(options.worker_threads) {
+  static const bool random_ready = (MessageId::initialise_random(), true);
+  (void)random_ready;
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::router_mandatory, 1);
   router_.set(zmq::sockopt::router_handover, 1);

@@ -2,9 +2,15 @@
 
 #include <sodium.h>
 
+#include <stdexcept>
+
 #include "wire/message.hpp"
 
 namespace pseud::detail {
+
+void MessageId::initialise_random() {
+  if (sodium_init() < 0) throw std::runtime_error("pseud: libsodium failed to initialise (sodium_init)");
+}
 
 MessageId MessageId::generate() noexcept {
   MessageId id;

@@ -16,6 +16,8 @@ struct MessageId {
   std::string_view view() const noexcept { return {bytes.data(), bytes.size()}; }
   friend bool operator==(const MessageId&, const MessageId&) = default;
 
+  /// Prepares libsodium's generator; call once before generate(). Throws std::runtime_error.
+  static void initialise_random();
   /// A fresh random id.
   static MessageId generate() noexcept;
   /// The id in `frame` if it has our length (replies to our calls always do).
