@@ -30,6 +30,20 @@ class PeerUnreachableError : public Error {
   using Error::Error;
 };
 
+/// The connection's security handshake failed (wrong server key, refused
+/// credentials, mismatched mechanism): retrying with the same settings will not help.
+class HandshakeError : public PeerUnreachableError {
+ public:
+  using PeerUnreachableError::PeerUnreachableError;
+};
+
+/// The peer was declared gone (heartbeats stopped, or its connection closed)
+/// while the call waited for its reply.
+class PeerGoneError : public PeerUnreachableError {
+ public:
+  using PeerUnreachableError::PeerUnreachableError;
+};
+
 /// The local peer was stopped before the call completed, or is stopped.
 class PeerStoppedError : public Error {
  public:

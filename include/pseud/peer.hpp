@@ -17,18 +17,37 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <zmq.hpp>
 
+#include "pseud/auth.hpp"
 #include "pseud/call.hpp"
 #include "pseud/caller.hpp"
 #include "pseud/errors.hpp"
+#include "pseud/heartbeat.hpp"
 #include "pseud/registry.hpp"
+#include "pseud/settings.hpp"
 
 namespace pseud {
 
+/// A connected, authenticated peer, as join and gone events report it.
+struct PeerInfo {
+  std::string routing_id;
+  std::string user_id;  ///< the authenticated user; empty without authentication
+};
+
 /// Settings of one peer.
 struct PeerOptions {
+  /// Authentication backend and its settings ("noop", "plain", "trusted_curve",
+  /// "untrusted_curve", or a registered plugin's name).
+  BackendChoice auth{};
+  /// Heartbeat backend and its settings ("noop" or "liveness").
+  BackendChoice heartbeat{};
+  /// Called on the engine thread when a peer connects and authenticates. Keep it short.
+  std::function<void(const PeerInfo&)> on_peer_joined{};
+  /// Called on the engine thread when a peer is gone, with the reason. Keep it short.
+  std::function<void(const PeerInfo&, const std::string& reason)> on_peer_gone{};
   /// Timeout of a call that sets neither timeout nor deadline (pseud's default).
   std::chrono::milliseconds default_timeout{5000};
   /// Largest message accepted or sent, all frames together. Larger inbound
@@ -108,7 +127,6 @@ class Target {
 
 namespace detail {
 class Engine;
-enum class Role { server, client };
 }  // namespace detail
 
 /// Behaviour shared by Server and Client.
@@ -150,6 +168,9 @@ class Peer {
   /// A snapshot of this peer's counters.
   PeerStats stats() const;
 
+  /// The connected, authenticated peers now (a server's clients; a client's server).
+  std::vector<PeerInfo> connected_peers() const;
+
   /// This peer's ZMQ routing id: the server's name, or the client's chosen id (empty: anonymous).
   const std::string& routing_id() const noexcept { return routing_id_; }
 
@@ -160,7 +181,7 @@ class Peer {
   void submit(detail::OutgoingCall call);
 
  protected:
-  Peer(detail::Role role, std::string routing_id, std::string server_name, const PeerOptions& options);
+  Peer(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options);
 
  private:
   std::string routing_id_;

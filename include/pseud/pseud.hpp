@@ -2,10 +2,16 @@
 /// pseud++: bidirectional RPC over ZeroMQ speaking the Python pseud v1 protocol.
 /// Include this one header.
 
+#include "pseud/auth.hpp"
+#include "pseud/backends.hpp"
 #include "pseud/call.hpp"
 #include "pseud/caller.hpp"
 #include "pseud/errors.hpp"
+#include "pseud/heartbeat.hpp"
+#include "pseud/keys.hpp"
 #include "pseud/log.hpp"
 #include "pseud/peer.hpp"
+#include "pseud/predicates.hpp"
 #include "pseud/registry.hpp"
+#include "pseud/settings.hpp"
 #include "pseud/values.hpp"

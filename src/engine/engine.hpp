@@ -25,6 +25,8 @@
 #include "engine/command_queue.hpp"
 #include "engine/message_id.hpp"
 #include "engine/worker_pool.hpp"
+#include "pseud/auth.hpp"
+#include "pseud/heartbeat.hpp"
 #include "pseud/peer.hpp"
 #include "wire/bodies.hpp"
 #include "wire/frames.hpp"
@@ -61,17 +63,22 @@ struct ConnectCommand {
   std::string endpoint;
   std::promise<void> done;
 };
+struct TaskCommand {
+  std::function<void()> run;
+};
 struct StopCommand {};
-using Command = std::variant<CallCommand, ReplyCommand, CancelCommand, BindCommand, ConnectCommand, StopCommand>;
+using Command =
+    std::variant<CallCommand, ReplyCommand, CancelCommand, BindCommand, ConnectCommand, TaskCommand, StopCommand>;
 
-class Engine {
+class Engine final : private AuthHost, private HeartbeatHost {
  public:
   using Clock = std::chrono::steady_clock;
 
   /// `server_name` is the server a client calls by default (empty for a server).
-  Engine(Role role, std::string routing_id, std::string server_name, const PeerOptions& options,
+  /// Throws UsageError when the options name an unknown backend or bad settings.
+  Engine(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options,
          const Registry& registry);
-  ~Engine();
+  ~Engine() override;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -83,6 +90,7 @@ class Engine {
   bool stopped() const noexcept { return stop_requested_.load(); }
   bool on_engine_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
   PeerStats stats() const;
+  std::vector<PeerInfo> connected_peers() const;
 
  private:
   struct PendingCall {
@@ -94,6 +102,7 @@ class Engine {
     ReplyHandler on_reply;
     std::unique_ptr<std::stop_callback<CancelRequest>> cancel;
     std::optional<zmq::message_t> parked_body;  // set while waiting for a route
+    std::optional<zmq::message_t> saved_body;   // kept for a re-send after authentication
     bool wait_for_ready = false;
   };
   struct Deadline {
@@ -106,44 +115,90 @@ class Engine {
         malformed_messages{0}, oversize_messages{0}, unroutable_replies{0};
     std::atomic<std::size_t> pending_calls{0};
   };
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V>
+  using TextMap = std::unordered_map<std::string, V, TextHash, std::equal_to<>>;
+  struct ConnectedPeer {
+    PeerState state;
+    int fd = -1;  // the connection's file descriptor, to match disconnect events
+  };
 
-  // engine.cpp: lifecycle, loop, outbound
+  // engine.cpp: lifecycle, the loop, commands, timers
   void run();
   void process(Command& command);
+  void fire_deadlines();
+  void sweep_if_due(Clock::time_point now);
+  long next_timeout_ms() const;
+  void shut_down();
+
+  // outbound.cpp: calls and replies we send
   void start_call(CallCommand& command);
   bool waits_for_route(const PendingCall& call) const;
   std::string unreachable_text(const PendingCall& call) const;
-  std::string failure_reason(const std::string& endpoint, int event) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
-  void fire_deadlines();
-  long next_timeout_ms() const;
   void complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
-  void fail_calls_to(std::string_view routing_id, bool only_parked, const std::string& why);
-  void shut_down();
+  enum class Failure { unreachable, handshake, gone };
+  static std::exception_ptr make_failure(Failure kind, std::string message);
+  std::exception_ptr unreachable_error(const PendingCall& call) const;
+  void fail_calls_to(std::string_view routing_id, bool only_parked, Failure kind, const std::string& why);
   int send_message(std::string_view routing_id, std::string_view id, wire::MessageType type, zmq::message_t& body);
+  int send_raw(std::string_view routing_id, std::string_view id, wire::MessageType type, std::string_view body);
   void send_reply(std::string_view routing_id, std::string_view id, wire::MessageType type, msgpack::sbuffer&& body);
   void send_error(std::string_view routing_id, std::string_view id, std::string_view name, std::string_view message);
   std::string resolve(const std::string& destination) const;
+
+  // connection_events.cpp: the socket monitor
   void drain_monitor();
+  void on_client_event(int event, std::string endpoint);
+  void on_server_event(int event, int value, const std::string& endpoint);
   void reconnect_stalled_endpoints();
+  std::string failure_reason(const std::string& endpoint, int event) const;
 
   // inbound.cpp: everything that arrives on the ROUTER socket
   void drain_router();
   bool receive_frames(std::size_t& count, std::size_t& total);
   void handle_frames(std::size_t count, std::size_t total);
-  void handle_work(const wire::Envelope& envelope, std::string_view user_id);
+  void handle_work(const wire::Envelope& envelope, const std::string& user);
   void handle_reply(const wire::Envelope& envelope);
+  void handle_auth_reply(const wire::Envelope& envelope, const MessageId& id);
   void run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
                    wire::MessageType& type, msgpack::sbuffer& body) const;
-  void learn_peer(std::string_view routing_id, std::string_view user_id);
 
-  const Role role_;
+  // peer_table.cpp: connected peers, join and gone
+  void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
+  void peer_gone(std::string_view routing_id, std::string_view reason);
+
+  // AuthHost (auth_host.cpp)
+  PeerRole role() const noexcept override { return role_; }
+  const std::string& own_routing_id() const noexcept override { return routing_id_; }
+  zmq::socket_ref socket() noexcept override { return router_; }
+  zmq::context_t& context() noexcept override { return *context_; }
+  void send_unauthorized(std::string_view routing_id, std::string_view id, std::string_view text) override;
+  void send_authenticated(std::string_view routing_id, std::string_view id, std::string_view text) override;
+  void bind_user(std::string_view user, std::string_view routing_id) override;
+  void send_hello(std::string_view routing_id, std::string_view id, std::string_view login,
+                  std::string_view password) override;
+  bool resend_work(std::string_view id) override;
+  void fail_call(std::string_view id, std::string_view message) override;
+  void defer(std::function<void()> work, std::function<void()> done) override;
+
+  // HeartbeatHost (peer_table.cpp)
+  void for_each_peer(const std::function<void(const PeerState&)>& visit) const override;
+  bool send_heartbeat(std::string_view routing_id) override;
+  void declare_gone(std::string_view routing_id, std::string_view reason) override;
+
+  const PeerRole role_;
   const std::string routing_id_;
   const std::string server_name_;
   const PeerOptions options_;
   const Registry& registry_;
   std::shared_ptr<zmq::context_t> context_;
+  std::unique_ptr<AuthBackend> auth_;
+  std::unique_ptr<HeartbeatBackend> heartbeat_;
   zmq::socket_t router_;
   zmq::socket_t monitor_;
   std::string monitor_endpoint_;
@@ -154,21 +209,23 @@ class Engine {
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<MessageId> parked_;
   Clock::time_point next_retry_{};
+  std::optional<std::chrono::milliseconds> sweep_interval_;
+  Clock::time_point next_sweep_{};
   std::set<std::string> connected_endpoints_;  // client: endpoints whose handshake succeeded
   std::string route_failure_;                  // client: why the last connection attempt failed, if it did
+  bool handshake_failed_ = false;              // client: ... and it was the security handshake
   // Client: endpoints that disconnected, and when to reconnect them by hand
   // unless libzmq shows it is reconnecting on its own.
   std::map<std::string, Clock::time_point> reconnect_checks_;
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> user_routes_;  // User-Id -> routing id
+  TextMap<std::string> user_routes_;  // authenticated user -> routing id
+  TextMap<ConnectedPeer> peers_;      // routing id -> connected, authenticated peer
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;
 
   Counters counters_;
+  mutable std::mutex peers_mirror_mutex_;
+  std::map<std::string, PeerInfo> peers_mirror_;  // what connected_peers() returns to other threads
   std::atomic<bool> stop_requested_{false};
   std::once_flag joined_;
   WorkerPool pool_;  // after queue_: its jobs post replies to the queue until joined

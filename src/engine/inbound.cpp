@@ -5,6 +5,7 @@
 #include <zmq.h>
 
 #include "engine/engine.hpp"
+#include "engine/engine_util.hpp"
 #include "log.hpp"
 #include "values/exception_mapping.hpp"
 
@@ -18,6 +19,17 @@ constexpr int receive_budget = 256;
 std::string_view view(const zmq::message_t& frame) noexcept {
   return {static_cast<const char*>(frame.data()), frame.size()};
 }
+
+// A job for the worker pool: the request's zone travels with it.
+struct BlockingJob {
+  msgpack::object_handle body;
+  wire::WorkBody work;
+  Caller caller;
+  std::shared_ptr<const Route> route;
+  std::string id;
+};
+
+}  // namespace
 
 std::string printable(std::string_view bytes) {
   std::string out;
@@ -34,17 +46,6 @@ std::string printable(std::string_view bytes) {
   }
   return out;
 }
-
-// A job for the worker pool: the request's zone travels with it.
-struct BlockingJob {
-  msgpack::object_handle body;
-  wire::WorkBody work;
-  Caller caller;
-  std::shared_ptr<const Route> route;
-  std::string id;
-};
-
-}  // namespace
 
 void Engine::drain_router() {
   for (int handled = 0; handled < receive_budget; ++handled) {
@@ -116,39 +117,58 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     }
     return;
   }
-  const char* user_id = zmq_msg_gets(frames_[count - 1].handle(), "User-Id");
-  learn_peer(envelope->routing_id, user_id ? std::string_view(user_id) : std::string_view{});
-  if (envelope->form == wire::Form::probe) return;  // a connecting peer's greeting: nothing to answer
-  switch (envelope->message.type) {
+  const wire::Envelope& message = *envelope;
+  const char* zap_user = zmq_msg_gets(frames_[count - 1].handle(), "User-Id");
+  const Connection from{message.routing_id, zap_user ? std::string_view(zap_user) : std::string_view{}};
+  const wire::MessageType type = message.message.type;
+  if (!auth_->is_authenticated(from)) {
+    if (message.form == wire::Form::probe) return;
+    if (type == wire::MessageType::hello) {
+      auth_->handle_hello(*this, from, message.message.id, message.message.body);
+    } else {
+      // pseud answers an unauthenticated HEARTBEAT with an empty id.
+      auth_->handle_unauthenticated(*this, from, type == wire::MessageType::heartbeat ? "" : message.message.id);
+    }
+    return;
+  }
+  const std::string user = auth_->user_of(from);
+  auto known = peers_.find(message.routing_id);
+  if (known != peers_.end() && known->second.state.user_id != user) {
+    // Only possible if a routing id changed hands: never let a second user speak for the first.
+    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    log(LogLevel::warning, "pseud: dropped a message from '", printable(message.routing_id), "' as user '",
+        printable(user), "': that routing id belongs to user '", printable(known->second.state.user_id), "'");
+    return;
+  }
+  if (!user.empty()) bind_user(user, message.routing_id);
+  bool is_req = false;
+  if (known == peers_.end()) {
+    const char* socket_type = zmq_msg_gets(frames_[count - 1].handle(), "Socket-Type");
+    is_req = socket_type && std::string_view(socket_type) == "REQ";
+  }
+  note_peer(message.routing_id, user, zmq_msg_get(frames_[0].handle(), ZMQ_SRCFD),
+            type == wire::MessageType::heartbeat, is_req);
+  if (message.form == wire::Form::probe) return;  // a connecting peer's greeting: nothing to answer
+  switch (type) {
     case wire::MessageType::work:
-      handle_work(*envelope, user_id ? user_id : "");
+      handle_work(message, user);
       return;
     case wire::MessageType::ok:
     case wire::MessageType::error:
     case wire::MessageType::unauthorized:
-      handle_reply(*envelope);
+    case wire::MessageType::authenticated:
+      handle_reply(message);
       return;
     case wire::MessageType::heartbeat:
-      return;  // liveness is the heartbeat backend's business; any message counts
+      return;  // already counted as a sign of life
     case wire::MessageType::hello:
-    case wire::MessageType::authenticated:
-      log(LogLevel::debug, "pseud: ignored ", wire::message_type_name(envelope->message.type), " from '",
-          printable(envelope->routing_id), "': no authentication backend expects it");
+      log(LogLevel::debug, "pseud: ignored HELLO from '", printable(message.routing_id),
+          "': it is already authenticated");
       return;
   }
 }
 
-void Engine::learn_peer(std::string_view routing_id, std::string_view user_id) {
-  if (routing_id.empty() || user_id.empty()) return;
-  auto it = user_routes_.find(user_id);
-  if (it == user_routes_.end()) {
-    user_routes_.emplace(std::string(user_id), std::string(routing_id));
-  } else if (it->second != routing_id) {
-    it->second.assign(routing_id);
-  }
-}
-
-void Engine::handle_work(const wire::Envelope& envelope, std::string_view user_id) {
+void Engine::handle_work(const wire::Envelope& envelope, const std::string& user) {
   const std::string_view rid = envelope.routing_id;
   const std::string_view id = envelope.message.id;
   auto unpacked = wire::unpack_body(envelope.message.body);
@@ -168,17 +188,14 @@ void Engine::handle_work(const wire::Envelope& envelope, std::string_view user_i
   }
   const wire::WorkBody& work = std::get<wire::WorkBody>(decoded);
 
-  Caller caller{std::string(rid), std::string(user_id), {}};
-  if (options_.predicate_arguments) {
-    try {
-      caller.predicate_args = options_.predicate_arguments(caller);
-    } catch (const std::exception& e) {
-      log(LogLevel::error, "pseud: predicate_arguments hook threw: ", e.what(), "; refusing the call");
-      send_error(rid, id, "ServiceNotFoundError", work.name);
-      return;
-    }
-  } else {
-    caller.predicate_args.user_id = caller.user_id;
+  Caller caller{std::string(rid), user, {}};
+  try {
+    caller.predicate_args =
+        options_.predicate_arguments ? options_.predicate_arguments(caller) : auth_->predicate_arguments(caller);
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "pseud: computing predicate arguments threw: ", e.what(), "; refusing the call");
+    send_error(rid, id, "ServiceNotFoundError", work.name);
+    return;
   }
   std::shared_ptr<const Route> route;
   try {
@@ -231,6 +248,20 @@ void Engine::run_handler(std::shared_ptr<const Route> route, const wire::WorkBod
   }
 }
 
+void Engine::handle_auth_reply(const wire::Envelope& envelope, const MessageId& id) {
+  const std::string_view text = envelope.message.body;
+  try {
+    if (envelope.message.type == wire::MessageType::authenticated) {
+      auth_->handle_authenticated(*this, envelope.routing_id, envelope.message.id, text);
+    } else if (!auth_->handle_unauthorized(*this, envelope.routing_id, envelope.message.id, text)) {
+      complete(id, nullptr, failure<UnauthorizedError>(std::string(text)));
+    }
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "pseud: the authentication backend failed on a reply: ", e.what());
+    complete(id, nullptr, failure<UnauthorizedError>(std::string(text)));
+  }
+}
+
 void Engine::handle_reply(const wire::Envelope& envelope) {
   const auto id = MessageId::from(envelope.message.id);
   auto it = id ? pending_.find(*id) : pending_.end();
@@ -246,11 +277,12 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
         "' that came from '", printable(envelope.routing_id), "'");
     return;
   }
-  counters_.replies_received.fetch_add(1, std::memory_order_relaxed);
-  if (envelope.message.type == wire::MessageType::unauthorized) {
-    complete(*id, nullptr, std::make_exception_ptr(UnauthorizedError(std::string(envelope.message.body))));
+  if (envelope.message.type == wire::MessageType::unauthorized ||
+      envelope.message.type == wire::MessageType::authenticated) {
+    handle_auth_reply(envelope, *id);
     return;
   }
+  counters_.replies_received.fetch_add(1, std::memory_order_relaxed);
   auto unpacked = wire::unpack_body(envelope.message.body);
   if (auto* error = std::get_if<wire::BodyError>(&unpacked)) {
     counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);

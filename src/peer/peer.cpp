@@ -38,9 +38,9 @@ PeerOptions with_context(PeerOptions options) {
 
 }  // namespace
 
-Peer::Peer(detail::Role role, std::string routing_id, std::string server_name, const PeerOptions& options)
+Peer::Peer(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options)
     : routing_id_(std::move(routing_id)), registry_(options.parent_registry) {
-  check_routing_id(routing_id_, role == detail::Role::server ? "a server's name" : "a client's routing id");
+  check_routing_id(routing_id_, role == PeerRole::server ? "a server's name" : "a client's routing id");
   check_routing_id(server_name, "a server's name");
   engine_ = std::make_unique<detail::Engine>(role, routing_id_, std::move(server_name), with_context(options),
                                              registry_);
@@ -58,16 +58,18 @@ bool Peer::stopped() const noexcept { return engine_->stopped(); }
 
 PeerStats Peer::stats() const { return engine_->stats(); }
 
+std::vector<PeerInfo> Peer::connected_peers() const { return engine_->connected_peers(); }
+
 bool Peer::on_engine_thread() const noexcept { return engine_->on_engine_thread(); }
 
 void Peer::submit(detail::OutgoingCall call) { engine_->submit(std::move(call)); }
 
 Server::Server(std::string name, PeerOptions options)
-    : Peer(detail::Role::server, require_name(std::move(name), "a Server needs a non-empty name"), std::string(),
+    : Peer(PeerRole::server, require_name(std::move(name), "a Server needs a non-empty name"), std::string(),
            options) {}
 
 Client::Client(std::string server_name, PeerOptions options)
-    : Peer(detail::Role::client, options.routing_id,
+    : Peer(PeerRole::client, options.routing_id,
            require_name(server_name, "a Client needs the name of the server it calls"), options),
       server_(*this, std::move(server_name)) {}
 

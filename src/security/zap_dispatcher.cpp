@@ -1,1 +1,395 @@
-// placeholder: being written
+#include "security/zap_dispatcher.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+
+#include "log.hpp"
+#include "pseud/errors.hpp"
+
+namespace pseud::security {
+
+namespace {
+
+constexpr std::string_view zap_version = "1.0";
+// Upper bounds on what libzmq itself ever sends; anything beyond is not a ZAP request.
+constexpr std::size_t max_frames = 16;     // kept per message; the rest is drained and dropped
+constexpr std::size_t max_field = 255;     // request id, domain, address, identity, PLAIN fields
+constexpr std::size_t max_mechanism = 20;  // ZMTP mechanism names are 20 bytes
+constexpr std::size_t max_principal = 4096;
+constexpr std::size_t batch = 64;        // requests served per wake-up before polling again
+constexpr int poll_interval_ms = 500;    // safety net; stop() wakes the thread at once
+
+std::string_view view(const zmq::message_t& frame) noexcept {
+  return {static_cast<const char*>(frame.data()), frame.size()};
+}
+
+bool valid_status(std::string_view code) noexcept {
+  return code == "200" || code == "300" || code == "400" || code == "500";
+}
+
+// How many credential frames `mechanism` carries, or -1 when it is not one libzmq speaks.
+int credential_count(std::string_view mechanism) noexcept {
+  if (mechanism == "NULL") return 0;
+  if (mechanism == "PLAIN") return 2;
+  if (mechanism == "CURVE" || mechanism == "GSSAPI") return 1;
+  return -1;
+}
+
+// Why `credentials` do not fit `mechanism`, or nullptr.
+const char* credentials_problem(std::string_view mechanism, const std::vector<std::string>& credentials) noexcept {
+  const int expected = credential_count(mechanism);
+  if (expected < 0) return "unknown mechanism";
+  if (credentials.size() != static_cast<std::size_t>(expected)) return "wrong number of credential frames";
+  if (mechanism == "CURVE" && credentials[0].size() != 32) return "CURVE key is not 32 bytes";
+  if (mechanism == "PLAIN" && (credentials[0].size() > max_field || credentials[1].size() > max_field)) {
+    return "PLAIN credentials longer than 255 bytes";
+  }
+  if (mechanism == "GSSAPI" && credentials[0].size() > max_principal) return "GSSAPI principal too long";
+  return nullptr;
+}
+
+int make_wake_fd() {
+  const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "pseud: cannot create the ZAP handler's eventfd");
+  return fd;
+}
+
+}  // namespace
+
+/// One registered domain. `mutex` is held while the authenticator runs, so
+/// unregistering waits for a running call and then clears `authenticator`.
+struct ZapDomain {
+  ZapDomain(std::string name, ZapAuthenticator authenticator)
+      : name(std::move(name)), authenticator(std::move(authenticator)) {}
+
+  const std::string name;
+  std::mutex mutex;
+  ZapAuthenticator authenticator;  // empty once unregistered
+  std::atomic<std::uint64_t> requests{0};
+};
+
+/// The handler of one context: the socket bound at zap_endpoint and the thread serving it.
+class ZapDispatcher {
+ public:
+  explicit ZapDispatcher(zmq::context_t& context);
+  ~ZapDispatcher();
+  ZapDispatcher(const ZapDispatcher&) = delete;
+  ZapDispatcher& operator=(const ZapDispatcher&) = delete;
+
+  /// Throws UsageError when the domain is taken.
+  void add(const std::shared_ptr<ZapDomain>& domain);
+  /// Removes `domain`; true when none is left.
+  bool remove(const ZapDomain& domain);
+  /// Wakes the thread, waits for it to close the socket and exit.
+  void stop() noexcept;
+  /// True once the thread has exited (stopped, or the context was terminated).
+  bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+
+ private:
+  void run() noexcept;
+  /// Serves up to `batch` queued requests; false when the context is terminating.
+  bool serve_pending();
+  void serve(std::vector<zmq::message_t>& frames, bool truncated);
+  ZapReply decide(const ZapRequest& request);
+  void reply(std::vector<zmq::message_t>& frames, std::size_t envelope_size, std::string_view request_id,
+             const ZapReply& answer);
+
+  zmq::socket_t socket_;
+  int wake_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> finished_{false};
+  std::mutex domains_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<ZapDomain>> domains_;
+  std::thread thread_;
+};
+
+ZapDispatcher::ZapDispatcher(zmq::context_t& context) {
+  try {
+    socket_ = zmq::socket_t(context, zmq::socket_type::router);
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.bind(zap_endpoint);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EADDRINUSE) {
+      throw Error(std::string("pseud: ") + zap_endpoint +
+                  " is already bound in this ZeroMQ context by another ZAP handler; a context has one ZAP handler, "
+                  "so register every domain through register_zap_domain() instead");
+    }
+    throw Error(std::string("pseud: cannot start the ZAP handler: ") + e.what());
+  }
+  wake_fd_ = make_wake_fd();
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    ::close(wake_fd_);
+    throw;
+  }
+}
+
+ZapDispatcher::~ZapDispatcher() {
+  stop();
+  ::close(wake_fd_);
+}
+
+void ZapDispatcher::add(const std::shared_ptr<ZapDomain>& domain) {
+  std::lock_guard lock(domains_mutex_);
+  if (!domains_.emplace(domain->name, domain).second) {
+    throw UsageError("ZAP domain \"" + domain->name + "\" is already registered in this ZeroMQ context");
+  }
+}
+
+bool ZapDispatcher::remove(const ZapDomain& domain) {
+  std::lock_guard lock(domains_mutex_);
+  domains_.erase(domain.name);
+  return domains_.empty();
+}
+
+void ZapDispatcher::stop() noexcept {
+  stopping_.store(true);
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void ZapDispatcher::run() noexcept {
+  zmq_pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  while (!stopping_.load()) {
+    if (zmq_poll(items, 2, poll_interval_ms) < 0) {
+      if (zmq_errno() == EINTR) continue;
+      if (zmq_errno() != ETERM) detail::log(LogLevel::error, "pseud: ZAP handler poll failed: ", zmq_strerror(zmq_errno()));
+      break;  // ETERM: the context is being terminated, so release the socket
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      std::uint64_t value;
+      [[maybe_unused]] const auto got = ::read(wake_fd_, &value, sizeof value);
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      bool alive = false;
+      try {
+        alive = serve_pending();
+      } catch (const std::exception& e) {
+        // Only allocation failure can get here; drop what was being served.
+        detail::log(LogLevel::error, "pseud: ZAP handler: ", e.what());
+        alive = true;
+      }
+      if (!alive) break;
+    }
+  }
+  finished_.store(true, std::memory_order_release);
+  // zmq_close() releases an inproc endpoint later, on libzmq's reaper thread;
+  // unbind first so the endpoint is free when stop() returns. (It fails with
+  // ETERM when the context is terminating, which needs nothing more.)
+  zmq_unbind(socket_.handle(), zap_endpoint);
+  socket_.close();
+}
+
+bool ZapDispatcher::serve_pending() {
+  for (std::size_t served = 0; served < batch && !stopping_.load(); ++served) {
+    std::vector<zmq::message_t> frames;
+    bool truncated = false;
+    try {
+      bool more = true;
+      for (bool first = true; more; first = false) {
+        zmq::message_t frame;
+        // The frames of one message arrive together, so only the first read can find nothing.
+        if (!socket_.recv(frame, zmq::recv_flags::dontwait)) {
+          if (first) return true;
+          break;
+        }
+        more = frame.more();
+        if (frames.size() < max_frames) {
+          frames.push_back(std::move(frame));
+        } else {
+          truncated = true;  // drained and dropped
+        }
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) return false;
+      detail::log(LogLevel::warning, "pseud: ZAP handler receive failed: ", e.what());
+      return true;
+    }
+    serve(frames, truncated);
+  }
+  return true;
+}
+
+void ZapDispatcher::serve(std::vector<zmq::message_t>& frames, bool truncated) {
+  // [routing envelope..., "", "1.0", request id, domain, address, identity, mechanism, credentials...]
+  std::size_t delimiter = 0;
+  while (delimiter < frames.size() && frames[delimiter].size() != 0) ++delimiter;
+  // Without a routing envelope, a delimiter and a request id there is nothing to answer.
+  if (delimiter == 0 || delimiter + 3 > frames.size()) {
+    detail::log(LogLevel::warning, "pseud: ZAP handler dropped a request without envelope or request id");
+    return;
+  }
+  const std::string_view version = view(frames[delimiter + 1]);
+  const std::string_view request_id = view(frames[delimiter + 2]);
+  if (request_id.size() > max_field) {
+    detail::log(LogLevel::warning, "pseud: ZAP handler dropped a request with an oversized request id");
+    return;
+  }
+  const auto refuse = [&](const char* why) {
+    detail::log(LogLevel::warning, "pseud: ZAP handler refused a malformed request: ", why);
+    reply(frames, delimiter + 1, request_id, ZapReply{"500", std::string("Malformed ZAP request: ") + why, {}});
+  };
+  if (version != zap_version) return refuse("unsupported version");
+  const std::size_t fields = frames.size() - delimiter - 1;  // from the version on
+  if (truncated) return refuse("too many frames");
+  if (fields < 6) return refuse("too few frames");
+  const auto field = [&](std::size_t i) { return view(frames[delimiter + 1 + i]); };
+  if (field(2).size() > max_field || field(3).size() > max_field || field(4).size() > max_field) {
+    return refuse("domain, address or identity longer than 255 bytes");
+  }
+  if (field(5).size() > max_mechanism) return refuse("mechanism name too long");
+
+  ZapRequest request;
+  request.domain = field(2);
+  request.address = field(3);
+  request.routing_id = field(4);
+  request.mechanism = field(5);
+  for (std::size_t i = 6; i < fields; ++i) request.credentials.emplace_back(field(i));
+  if (const char* problem = credentials_problem(request.mechanism, request.credentials)) return refuse(problem);
+
+  reply(frames, delimiter + 1, request_id, decide(request));
+}
+
+ZapReply ZapDispatcher::decide(const ZapRequest& request) {
+  std::shared_ptr<ZapDomain> domain;
+  {
+    std::lock_guard lock(domains_mutex_);
+    if (const auto found = domains_.find(request.domain); found != domains_.end()) domain = found->second;
+  }
+  const ZapReply unknown{"400", "Unknown ZAP domain", {}};
+  if (!domain) {
+    detail::log(LogLevel::warning, "pseud: ZAP request for an unregistered domain refused (", request.mechanism,
+                " from ", request.address.empty() ? "local" : request.address, ")");
+    return unknown;
+  }
+  std::lock_guard lock(domain->mutex);
+  if (!domain->authenticator) return unknown;  // unregistered meanwhile
+  domain->requests.fetch_add(1, std::memory_order_relaxed);
+  ZapReply answer;
+  try {
+    answer = domain->authenticator(request);
+  } catch (const std::exception& e) {
+    detail::log(LogLevel::error, "pseud: ZAP authenticator for domain \"", domain->name, "\" threw: ", e.what());
+    return {"500", "Authenticator failed", {}};
+  } catch (...) {
+    detail::log(LogLevel::error, "pseud: ZAP authenticator for domain \"", domain->name, "\" threw");
+    return {"500", "Authenticator failed", {}};
+  }
+  if (!valid_status(answer.status_code)) {
+    // libzmq treats any other code as a protocol error; refuse cleanly instead.
+    detail::log(LogLevel::error, "pseud: ZAP authenticator for domain \"", domain->name,
+                "\" returned an invalid status code; refusing");
+    return {"500", "Invalid status code from authenticator", {}};
+  }
+  return answer;
+}
+
+void ZapDispatcher::reply(std::vector<zmq::message_t>& frames, std::size_t envelope_size, std::string_view request_id,
+                          const ZapReply& answer) {
+  // Copy the request id out before the envelope frames are moved into the reply.
+  const std::string id(request_id);
+  const std::string_view body[] = {zap_version, id, answer.status_code, answer.status_text, answer.user_id, {}};
+  try {
+    for (std::size_t i = 0; i < envelope_size; ++i) {
+      if (!socket_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
+    }
+    for (std::size_t i = 0; i < std::size(body); ++i) {
+      const auto more = i + 1 < std::size(body) ? zmq::send_flags::sndmore : zmq::send_flags::none;
+      if (!socket_.send(zmq::buffer(body[i]), more | zmq::send_flags::dontwait)) return;
+    }
+  } catch (const zmq::error_t& e) {
+    // EHOSTUNREACH and the like: the asking connection is gone. ETERM is seen by the next poll.
+    detail::log(LogLevel::debug, "pseud: ZAP reply not sent: ", e.what());
+  }
+}
+
+ZapRegistration::ZapRegistration(std::shared_ptr<ZapDispatcher> dispatcher, std::shared_ptr<ZapDomain> domain) noexcept
+    : dispatcher_(std::move(dispatcher)), domain_(std::move(domain)) {}
+
+const std::string& ZapRegistration::domain() const noexcept { return domain_->name; }
+
+std::uint64_t ZapRegistration::requests() const noexcept { return domain_->requests.load(std::memory_order_relaxed); }
+
+namespace {
+
+// Dispatchers by context handle. Never destroyed, so registrations held by
+// static objects can still unregister during exit.
+struct Dispatchers {
+  std::mutex mutex;
+  std::unordered_map<void*, std::shared_ptr<ZapDispatcher>> by_context;
+};
+
+Dispatchers& dispatchers() {
+  static auto* const instance = new Dispatchers;
+  return *instance;
+}
+
+}  // namespace
+
+ZapRegistration::~ZapRegistration() {
+  ZapAuthenticator retired;
+  {
+    auto& all = dispatchers();
+    std::lock_guard lock(all.mutex);
+    const bool last = dispatcher_->remove(*domain_);
+    {
+      // Waits for a running call; afterwards the authenticator never runs again.
+      std::lock_guard domain_lock(domain_->mutex);
+      retired.swap(domain_->authenticator);
+    }
+    if (last) {
+      for (auto it = all.by_context.begin(); it != all.by_context.end(); ++it) {
+        if (it->second == dispatcher_) {
+          all.by_context.erase(it);
+          break;
+        }
+      }
+      // Under the lock, so a new registration cannot bind before the old socket is closed.
+      dispatcher_->stop();
+    }
+  }
+}
+
+std::unique_ptr<ZapRegistration> register_zap_domain(zmq::context_t& context, std::string domain,
+                                                     ZapAuthenticator authenticator) {
+  if (domain.empty()) {
+    throw UsageError("ZAP domain must not be empty (libzmq only enforces ZAP for a non-empty ZMQ_ZAP_DOMAIN)");
+  }
+  if (domain.size() > max_field) throw UsageError("ZAP domain must be at most 255 bytes");
+  if (!authenticator) throw UsageError("ZAP authenticator for domain \"" + domain + "\" is empty");
+  if (context.handle() == nullptr) throw UsageError("register_zap_domain(): the ZeroMQ context is closed");
+
+  auto entry = std::make_shared<ZapDomain>(std::move(domain), std::move(authenticator));
+  auto& all = dispatchers();
+  std::lock_guard lock(all.mutex);
+  auto& slot = all.by_context[context.handle()];
+  // A finished dispatcher belongs to a terminated context (or to a new one at
+  // the same address); either way it no longer serves, so start afresh.
+  if (!slot || slot->finished()) {
+    if (slot) slot->stop();  // joins the exited thread, so its socket is closed
+    try {
+      slot = std::make_shared<ZapDispatcher>(context);
+    } catch (...) {
+      all.by_context.erase(context.handle());
+      throw;
+    }
+  }
+  slot->add(entry);
+  try {
+    return std::make_unique<ZapRegistration>(slot, entry);
+  } catch (...) {
+    slot->remove(*entry);
+    throw;
+  }
+}
+
+}  // namespace pseud::security

@@ -644,7 +644,6 @@ std::vector<FrameCase> ignored_cases() {
   return {
       {"HelloWithoutAuth", {"", V, hostile_id, HELLO, hex_decode("92c4046a6f686ec40773336372657421")}},
       {"HelloGarbageBody", {"", V, hostile_id, HELLO, hex_decode("c1ff")}},
-      {"AuthenticatedWithoutAuth", {"", V, hostile_id, AUTHENTICATED, "Welcome b'john'"}},
       {"HeartbeatGarbageBody", {"", V, "", HEARTBEAT, hex_decode("c1ffdd") + "garbage"}},
       {"HeartbeatGarbageIdAndBody", {"", V, "xyz", HEARTBEAT, std::string(1000, '\xc1')}},
   };
@@ -672,6 +671,26 @@ INSTANTIATE_TEST_SUITE_P(Hostile, IgnoredMessages, ::testing::Combine(all_roles,
                          [](const auto& info) {
                            return role_name(std::get<0>(info.param)) + "_" + std::get<1>(info.param).name;
                          });
+
+// AUTHENTICATED answers a HELLO: for no waiting call it is an unsolicited reply.
+class UnsolicitedAuthenticated : public ::testing::TestWithParam<Role> {};
+
+TEST_P(UnsolicitedAuthenticated, IsDroppedAndCounted) {
+  Arena arena(GetParam(), default_cap);
+  const PeerStats before = arena.stats();
+  const int calls = arena.handler_calls();
+
+  arena.send({"", V, hostile_id, AUTHENTICATED, "Welcome b'john'"});
+  arena.expect_no_reply();
+  EXPECT_EQ(arena.handler_calls(), calls);
+  EXPECT_COUNTER(arena, dropped_replies, before.dropped_replies + 1);
+
+  ASSERT_NO_FATAL_FAILURE(arena.expect_survives());
+  EXPECT_EQ(arena.stats().malformed_messages, before.malformed_messages);
+}
+
+INSTANTIATE_TEST_SUITE_P(Hostile, UnsolicitedAuthenticated, all_roles,
+                         [](const auto& info) { return role_name(info.param); });
 
 // ---- OK / ERROR / UNAUTHORIZED for no waiting call -------------------------
 

@@ -1,0 +1,66 @@
+// The "trusted_curve" authentication backend: CURVE, with our ZAP handler
+// accepting only client public keys on an allow-list; the User-Id is the
+// name the key is listed under.
+// Server settings: secret_key (Z85), public_key (optional, checked),
+//   trust=NAME=PUBLIC_KEY (repeatable), permission=NAME=PERMISSION.
+// Client settings: server_public_key, public_key, secret_key.
+
+#include <map>
+
+#include "builtin.hpp"
+#include "curve_options.hpp"
+#include "security/keys.hpp"
+#include "zap_server.hpp"
+
+namespace pseud::plugins {
+
+namespace {
+
+constexpr std::string_view name = "trusted_curve";
+
+class TrustedCurveServer final : public AuthBackend {
+ public:
+  explicit TrustedCurveServer(const Settings& settings)
+      : keys_(server_keys(settings, name)), permissions_(settings, name) {
+    for (const auto& entry : settings.all("trust")) {
+      auto [who, key] = split_assignment(entry, "trusted_curve: trust");
+      const auto parsed = security::parse_curve_key(key, "trusted_curve: public key of '" + who + "'");
+      trusted_->emplace(parsed.z85(), std::move(who));
+    }
+    if (trusted_->empty()) throw UsageError("trusted_curve: no client keys trusted (setting trust=NAME=PUBLIC_KEY)");
+  }
+
+  void configure(AuthHost& host) override {
+    apply_server_keys(host, keys_);
+    zap_ = start_zap(host, [trusted = trusted_](const security::ZapRequest& request) {
+      security::ZapReply reply;
+      if (request.mechanism != "CURVE" || request.credentials.size() != 1) return reply;
+      if (auto it = trusted->find(security::key_to_z85(request.credentials[0])); it != trusted->end()) {
+        reply = {"200", "OK", it->second};
+      }
+      return reply;
+    });
+  }
+  void stop() override { zap_.reset(); }
+  bool authenticates_connections() const noexcept override { return true; }
+  bool is_authenticated(const Connection& from) override { return !from.zap_user_id.empty(); }
+  PredicateArgs predicate_arguments(const Caller& caller) override {
+    return permissions_.arguments_for(caller.user_id);
+  }
+
+ private:
+  ServerKeys keys_;
+  Permissions permissions_;
+  // Written only before configure(); read by the ZAP thread afterwards.
+  std::shared_ptr<std::map<std::string, std::string>> trusted_ = std::make_shared<std::map<std::string, std::string>>();
+  std::unique_ptr<security::ZapRegistration> zap_;
+};
+
+}  // namespace
+
+std::unique_ptr<AuthBackend> make_trusted_curve_auth(PeerRole role, const Settings& settings) {
+  if (role == PeerRole::server) return std::make_unique<TrustedCurveServer>(settings);
+  return make_curve_client(settings, name, false);
+}
+
+}  // namespace pseud::plugins

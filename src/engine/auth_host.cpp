@@ -1,0 +1,63 @@
+// Layer 4 (engine): what the engine does for an authentication backend.
+
+#include "engine/engine.hpp"
+#include "engine/engine_util.hpp"
+
+namespace pseud::detail {
+
+void Engine::send_unauthorized(std::string_view routing_id, std::string_view id, std::string_view text) {
+  if (send_raw(routing_id, id, wire::MessageType::unauthorized, text) != 0) {
+    log(LogLevel::debug, "pseud: could not send UNAUTHORIZED to '", printable(routing_id), "'");
+  }
+}
+
+void Engine::send_authenticated(std::string_view routing_id, std::string_view id, std::string_view text) {
+  if (send_raw(routing_id, id, wire::MessageType::authenticated, text) != 0) {
+    log(LogLevel::debug, "pseud: could not send AUTHENTICATED to '", printable(routing_id), "'");
+  }
+}
+
+void Engine::bind_user(std::string_view user, std::string_view routing_id) {
+  if (user.empty() || routing_id.empty()) return;
+  auto it = user_routes_.find(user);
+  if (it == user_routes_.end()) {
+    user_routes_.emplace(std::string(user), std::string(routing_id));
+  } else if (it->second != routing_id) {
+    it->second.assign(routing_id);
+  }
+}
+
+void Engine::send_hello(std::string_view routing_id, std::string_view id, std::string_view login,
+                        std::string_view password) {
+  msgpack::sbuffer body;
+  wire::encode_hello(body, login, password);
+  zmq::message_t message = to_message(std::move(body));
+  if (send_message(routing_id, id, wire::MessageType::hello, message) != 0) {
+    log(LogLevel::info, "pseud: could not send HELLO to '", printable(routing_id), "'");
+  }
+}
+
+bool Engine::resend_work(std::string_view id) {
+  const auto key = MessageId::from(id);
+  auto it = key ? pending_.find(*key) : pending_.end();
+  if (it == pending_.end() || !it->second.saved_body) return false;
+  zmq::message_t again;
+  again.copy(*it->second.saved_body);
+  return send_message(it->second.routing_id, id, wire::MessageType::work, again) == 0;
+}
+
+void Engine::fail_call(std::string_view id, std::string_view message) {
+  if (const auto key = MessageId::from(id)) {
+    complete(*key, nullptr, failure<UnauthorizedError>(std::string(message)));
+  }
+}
+
+void Engine::defer(std::function<void()> work, std::function<void()> done) {
+  auto job = [this, work = std::move(work), done = std::move(done)]() mutable {
+    work();
+    queue_.push(TaskCommand{std::move(done)});
+  };
+  if (!pool_.post(job)) job();  // no worker threads: run it here
+}
+
+}  // namespace pseud::detail

@@ -1,0 +1,46 @@
+#pragma once
+// Layer 4 (engine): small helpers shared by the engine's source files.
+
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include "log.hpp"
+#include "pseud/call.hpp"
+
+namespace pseud::detail {
+
+/// Hands an sbuffer's bytes to a zmq message without copying them.
+inline zmq::message_t to_message(msgpack::sbuffer&& buffer) {
+  const std::size_t size = buffer.size();
+  char* data = buffer.release();
+  return zmq::message_t(data, size, [](void* bytes, void*) { std::free(bytes); }, nullptr);
+}
+
+inline std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+/// Runs a call's completion; a throwing user callback is logged, never propagated.
+inline void deliver(const ReplyHandler& on_reply, std::string_view function, const msgpack::object* value,
+                    std::exception_ptr error) noexcept {
+  try {
+    on_reply(value, std::move(error));
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "pseud: the completion of '", function, "' threw: ", e.what());
+  } catch (...) {
+    log(LogLevel::error, "pseud: the completion of '", function, "' threw a non-std exception");
+  }
+}
+
+template <class E>
+std::exception_ptr failure(std::string message) {
+  return std::make_exception_ptr(E(std::move(message)));
+}
+
+/// Printable form of peer-chosen bytes (routing ids, ids) for logs.
+std::string printable(std::string_view bytes);
+
+}  // namespace pseud::detail

@@ -1,0 +1,200 @@
+// Layer 4 (engine): what the engine sends: calls, their completion, replies.
+
+#include <zmq.h>
+
+#include "engine/engine.hpp"
+#include "engine/engine_util.hpp"
+
+namespace pseud::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// While calls wait for a route that monitor events cannot announce (inproc),
+// retry them this often.
+constexpr auto parked_retry_interval = 2ms;
+
+}  // namespace
+
+std::string Engine::resolve(const std::string& destination) const {
+  if (auto it = user_routes_.find(destination); it != user_routes_.end()) return it->second;
+  return destination;
+}
+
+bool Engine::waits_for_route(const PendingCall& call) const {
+  if (call.wait_for_ready) return true;
+  // A client's first connection to its server is still being made.
+  return role_ == PeerRole::client && call.routing_id == server_name_ && connected_endpoints_.empty() &&
+         route_failure_.empty();
+}
+
+std::exception_ptr Engine::make_failure(Failure kind, std::string message) {
+  switch (kind) {
+    case Failure::handshake: return failure<HandshakeError>(std::move(message));
+    case Failure::gone: return failure<PeerGoneError>(std::move(message));
+    case Failure::unreachable: break;
+  }
+  return failure<PeerUnreachableError>(std::move(message));
+}
+
+std::exception_ptr Engine::unreachable_error(const PendingCall& call) const {
+  const bool own_server = role_ == PeerRole::client && call.routing_id == server_name_;
+  return make_failure(own_server && handshake_failed_ ? Failure::handshake : Failure::unreachable,
+                      unreachable_text(call));
+}
+
+std::string Engine::unreachable_text(const PendingCall& call) const {
+  std::string text = "call to '" + call.function + "': peer " + in_quotes(call.destination) + " is not connected";
+  if (role_ == PeerRole::client && call.routing_id == server_name_) {
+    text += route_failure_.empty() ? " (did you call connect() with the server's endpoint?)" : " (" + route_failure_ + ")";
+  } else {
+    text += " (it never connected, or has disconnected)";
+  }
+  return text;
+}
+
+void Engine::start_call(CallCommand& command) {
+  OutgoingCall& call = command.call;
+  if (call.options.stop.stop_requested()) {
+    deliver(call.on_reply, call.function, nullptr, failure<CancelledError>("the call was cancelled before it was sent"));
+    return;
+  }
+  const auto now = Clock::now();
+  PendingCall pending;
+  pending.destination = std::move(call.destination);
+  pending.routing_id = resolve(pending.destination);
+  pending.function = std::move(call.function);
+  pending.timeout = call.options.timeout.value_or(options_.default_timeout);
+  pending.deadline = call.options.deadline.value_or(now + pending.timeout);
+  pending.on_reply = std::move(call.on_reply);
+  pending.wait_for_ready = call.options.wait_for_ready;
+
+  zmq::message_t body = to_message(std::move(call.body));
+  if (auth_->keeps_work_for_retry()) {
+    pending.saved_body.emplace();
+    pending.saved_body->copy(body);  // shares the bytes: zmq_msg_copy counts references
+  }
+  const int error = send_message(pending.routing_id, command.id.view(), wire::MessageType::work, body);
+  if (error == EHOSTUNREACH && waits_for_route(pending)) {
+    pending.parked_body.emplace(std::move(body));
+    parked_.push_back(command.id);
+    next_retry_ = now + parked_retry_interval;
+  } else if (error != 0) {
+    deliver(pending.on_reply, pending.function, nullptr,
+            error == EHOSTUNREACH ? unreachable_error(pending)
+                                  : failure<PeerUnreachableError>("call to '" + pending.function +
+                                                                  "': cannot send to " + in_quotes(pending.destination) +
+                                                                  ": " + zmq_strerror(error)));
+    return;
+  } else {
+    counters_.calls_sent.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (call.options.stop.stop_possible()) {
+    pending.cancel = std::make_unique<std::stop_callback<CancelRequest>>(call.options.stop,
+                                                                         CancelRequest{this, command.id});
+  }
+  deadlines_.push(Deadline{pending.deadline, command.id});
+  pending_.emplace(command.id, std::move(pending));
+  counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
+}
+
+bool Engine::try_send_parked(const MessageId& id, PendingCall& call) {
+  const int error = send_message(call.routing_id, id.view(), wire::MessageType::work, *call.parked_body);
+  if (error == 0) {
+    call.parked_body.reset();
+    counters_.calls_sent.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (error == EHOSTUNREACH && waits_for_route(call)) return false;
+  complete(id, nullptr,
+           error == EHOSTUNREACH
+               ? unreachable_error(call)
+               : failure<PeerUnreachableError>("call to '" + call.function + "': " + zmq_strerror(error)));
+  return true;
+}
+
+void Engine::retry_parked() {
+  std::vector<MessageId> still_parked;
+  for (const MessageId& id : std::exchange(parked_, {})) {
+    auto it = pending_.find(id);
+    if (it == pending_.end() || !it->second.parked_body) continue;
+    if (!try_send_parked(id, it->second)) still_parked.push_back(id);
+  }
+  parked_ = std::move(still_parked);
+  next_retry_ = Clock::now() + parked_retry_interval;
+}
+
+void Engine::complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  PendingCall call = std::move(it->second);
+  pending_.erase(it);
+  counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
+  call.cancel.reset();
+  deliver(call.on_reply, call.function, value, std::move(error));
+}
+
+void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failure kind, const std::string& why) {
+  std::vector<MessageId> doomed;
+  for (const auto& [id, call] : pending_) {
+    if (call.routing_id != routing_id) continue;
+    if (only_parked && (!call.parked_body || call.wait_for_ready)) continue;
+    doomed.push_back(id);
+  }
+  for (const MessageId& id : doomed) {
+    complete(id, nullptr, make_failure(kind, "call to '" + pending_.at(id).function + "': " + why));
+  }
+}
+
+int Engine::send_message(std::string_view routing_id, std::string_view id, wire::MessageType type,
+                         zmq::message_t& body) {
+  void* socket = router_.handle();
+  if (zmq_send(socket, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return zmq_errno();
+  // Once the routing frame is accepted the rest of the message cannot fail.
+  const std::string_view type_frame = wire::type_frame(type);
+  zmq_send(socket, "", 0, ZMQ_SNDMORE);
+  zmq_send(socket, wire::protocol_version.data(), wire::protocol_version.size(), ZMQ_SNDMORE);
+  zmq_send(socket, id.data(), id.size(), ZMQ_SNDMORE);
+  zmq_send(socket, type_frame.data(), type_frame.size(), ZMQ_SNDMORE);
+  zmq_msg_send(body.handle(), socket, 0);
+  if (sweep_interval_) {
+    if (auto peer = peers_.find(routing_id); peer != peers_.end()) peer->second.state.last_sent = Clock::now();
+  }
+  return 0;
+}
+
+int Engine::send_raw(std::string_view routing_id, std::string_view id, wire::MessageType type,
+                     std::string_view body) {
+  zmq::message_t message(body.data(), body.size());
+  return send_message(routing_id, id, type, message);
+}
+
+void Engine::send_reply(std::string_view routing_id, std::string_view id, wire::MessageType type,
+                        msgpack::sbuffer&& body) {
+  if (body.size() > options_.max_message_size) {
+    const std::string why = "the reply is " + std::to_string(body.size()) + " bytes, over the limit of " +
+                            std::to_string(options_.max_message_size) + " bytes";
+    log(LogLevel::warning, "pseud: ", why, "; sending an ERROR instead");
+    send_error(routing_id, id, "ValueError", why);
+    return;
+  }
+  zmq::message_t message = to_message(std::move(body));
+  const int error = send_message(routing_id, id, type, message);
+  if (error == 0) {
+    counters_.requests_handled.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  counters_.unroutable_replies.fetch_add(1, std::memory_order_relaxed);
+  log(LogLevel::info, "pseud: dropped a ", wire::message_type_name(type), " reply to ", in_quotes(routing_id), ": ",
+      zmq_strerror(error));
+}
+
+void Engine::send_error(std::string_view routing_id, std::string_view id, std::string_view name,
+                        std::string_view message) {
+  msgpack::sbuffer body;
+  wire::encode_error(body, name, message, "");
+  send_reply(routing_id, id, wire::MessageType::error, std::move(body));
+}
+
+}  // namespace pseud::detail

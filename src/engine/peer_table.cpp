@@ -1,0 +1,87 @@
+// Layer 4 (engine): the connected, authenticated peers, their join and gone
+// events, and what a heartbeat backend may do with them.
+
+#include <zmq.h>
+
+#include "engine/engine.hpp"
+#include "engine/engine_util.hpp"
+
+namespace pseud::detail {
+
+void Engine::note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req) {
+  const auto now = Clock::now();
+  auto it = peers_.find(routing_id);
+  if (it == peers_.end()) {
+    ConnectedPeer peer;
+    peer.state.routing_id.assign(routing_id);
+    peer.state.user_id = user;
+    peer.state.joined = now;
+    peer.state.last_sent = now;
+    peer.state.may_ping = !is_req;
+    it = peers_.emplace(std::string(routing_id), std::move(peer)).first;
+    const PeerInfo info{it->second.state.routing_id, user};
+    {
+      std::lock_guard lock(peers_mirror_mutex_);
+      peers_mirror_.emplace(info.routing_id, info);
+    }
+    log(LogLevel::info, "pseud: peer '", printable(routing_id), "' joined",
+        user.empty() ? std::string() : " as user '" + printable(user) + "'");
+    if (options_.on_peer_joined) {
+      try {
+        options_.on_peer_joined(info);
+      } catch (const std::exception& e) {
+        log(LogLevel::error, "pseud: on_peer_joined threw: ", e.what());
+      }
+    }
+  }
+  PeerState& state = it->second.state;
+  state.last_heard = now;
+  if (fd >= 0) it->second.fd = fd;
+  if (heartbeat) state.sends_heartbeats = true;
+  heartbeat_->handle_heartbeat(*this, state);
+}
+
+void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
+  auto it = peers_.find(routing_id);
+  if (it == peers_.end()) return;
+  const PeerState state = std::move(it->second.state);
+  peers_.erase(it);
+  {
+    std::lock_guard lock(peers_mirror_mutex_);
+    peers_mirror_.erase(state.routing_id);
+  }
+  std::erase_if(user_routes_, [&](const auto& route) { return route.second == state.routing_id; });
+  auth_->forget(state.routing_id);
+  heartbeat_->handle_timeout(*this, state);
+  log(LogLevel::info, "pseud: peer '", printable(state.routing_id), "' is gone: ", reason);
+  fail_calls_to(state.routing_id, false, Failure::gone,
+                "peer " + in_quotes(printable(state.routing_id)) + " is gone (" + std::string(reason) +
+                    ") before the reply arrived; the call may or may not have run");
+  if (options_.on_peer_gone) {
+    try {
+      options_.on_peer_gone(PeerInfo{state.routing_id, state.user_id}, std::string(reason));
+    } catch (const std::exception& e) {
+      log(LogLevel::error, "pseud: on_peer_gone threw: ", e.what());
+    }
+  }
+}
+
+std::vector<PeerInfo> Engine::connected_peers() const {
+  std::lock_guard lock(peers_mirror_mutex_);
+  std::vector<PeerInfo> peers;
+  peers.reserve(peers_mirror_.size());
+  for (const auto& [routing_id, info] : peers_mirror_) peers.push_back(info);
+  return peers;
+}
+
+void Engine::for_each_peer(const std::function<void(const PeerState&)>& visit) const {
+  for (const auto& [routing_id, peer] : peers_) visit(peer.state);
+}
+
+bool Engine::send_heartbeat(std::string_view routing_id) {
+  return send_raw(routing_id, {}, wire::MessageType::heartbeat, {}) == 0;
+}
+
+void Engine::declare_gone(std::string_view routing_id, std::string_view reason) { peer_gone(routing_id, reason); }
+
+}  // namespace pseud::detail
