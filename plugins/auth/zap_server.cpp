@@ -16,7 +16,9 @@ std::unique_ptr<security::ZapRegistration> start_zap(AuthHost& host, security::Z
   auto registration = security::register_zap_domain(host.context(), domain, std::move(authenticator));
   host.socket().set(zmq::sockopt::zap_domain, domain);
   const int enforce = 1;
-  host.socket().setsockopt(ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce);
+  if (zmq_setsockopt(host.socket().handle(), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce) != 0) {
+    throw zmq::error_t();
+  }
   return registration;
 }
 

@@ -69,7 +69,11 @@ void Engine::on_client_event(int event, std::string endpoint) {
       return;
     }
     default:  // connect retried, or handshake failed
-      if (event == ZMQ_EVENT_CONNECT_RETRIED) reconnect_checks_.erase(endpoint);
+      if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+        reconnect_checks_.erase(endpoint);
+        // libzmq also schedules a retry after a refused handshake: keep that, more precise, reason.
+        if (handshake_failed_) return;
+      }
       if (!connected_endpoints_.empty()) return;
       route_failure_ = failure_reason(endpoint, event);
       handshake_failed_ = event != ZMQ_EVENT_CONNECT_RETRIED;

@@ -146,7 +146,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     const char* socket_type = zmq_msg_gets(frames_[count - 1].handle(), "Socket-Type");
     is_req = socket_type && std::string_view(socket_type) == "REQ";
   }
-  note_peer(message.routing_id, user, zmq_msg_get(frames_[0].handle(), ZMQ_SRCFD),
+  note_peer(message.routing_id, user, zmq_msg_get(frames_[count - 1].handle(), ZMQ_SRCFD),
             type == wire::MessageType::heartbeat, is_req);
   if (message.form == wire::Form::probe) return;  // a connecting peer's greeting: nothing to answer
   switch (type) {

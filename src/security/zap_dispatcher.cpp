@@ -66,8 +66,8 @@ int make_wake_fd() {
 /// One registered domain. `mutex` is held while the authenticator runs, so
 /// unregistering waits for a running call and then clears `authenticator`.
 struct ZapDomain {
-  ZapDomain(std::string name, ZapAuthenticator authenticator)
-      : name(std::move(name)), authenticator(std::move(authenticator)) {}
+  ZapDomain(std::string domain, ZapAuthenticator decide)
+      : name(std::move(domain)), authenticator(std::move(decide)) {}
 
   const std::string name;
   std::mutex mutex;
@@ -154,7 +154,14 @@ void ZapDispatcher::stop() noexcept {
   stopping_.store(true);
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (!thread_.joinable()) return;
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    // Unreachable: the last registration cannot go away inside one of its own
+    // authenticator calls (it would first wait for that call). Never join self.
+    thread_.detach();
+  } else {
+    thread_.join();
+  }
 }
 
 void ZapDispatcher::run() noexcept {
@@ -338,25 +345,22 @@ Dispatchers& dispatchers() {
 ZapRegistration::~ZapRegistration() {
   ZapAuthenticator retired;
   {
-    auto& all = dispatchers();
-    std::lock_guard lock(all.mutex);
-    const bool last = dispatcher_->remove(*domain_);
-    {
-      // Waits for a running call; afterwards the authenticator never runs again.
-      std::lock_guard domain_lock(domain_->mutex);
-      retired.swap(domain_->authenticator);
-    }
-    if (last) {
-      for (auto it = all.by_context.begin(); it != all.by_context.end(); ++it) {
-        if (it->second == dispatcher_) {
-          all.by_context.erase(it);
-          break;
-        }
-      }
-      // Under the lock, so a new registration cannot bind before the old socket is closed.
-      dispatcher_->stop();
+    // First, without the global lock: wait for a running call and retire the
+    // authenticator. A request that still finds the domain answers "400".
+    std::lock_guard domain_lock(domain_->mutex);
+    retired.swap(domain_->authenticator);
+  }
+  auto& all = dispatchers();
+  std::lock_guard lock(all.mutex);
+  if (!dispatcher_->remove(*domain_)) return;
+  for (auto it = all.by_context.begin(); it != all.by_context.end(); ++it) {
+    if (it->second == dispatcher_) {
+      all.by_context.erase(it);
+      break;
     }
   }
+  // Under the lock, so a new registration cannot bind before the old socket is unbound.
+  dispatcher_->stop();
 }
 
 std::unique_ptr<ZapRegistration> register_zap_domain(zmq::context_t& context, std::string domain,

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "security/zmq_draft.hpp"  // first, so cppzmq sees ZMQ_ZAP_ENFORCE_DOMAIN
+
 #include <zmq.hpp>
 
 namespace pseud::security {
@@ -53,9 +55,12 @@ class ZapDispatcher;
 struct ZapDomain;
 
 /// Keeps one domain registered. Destroying it unregisters the domain; when it
-/// returns, the authenticator is not running and never runs again. Destroying
-/// the last registration of a context stops that context's handler thread and
-/// closes its socket. Do not destroy it from inside an authenticator.
+/// returns, the authenticator is not running and never runs again (and has
+/// been destroyed). Destroying the last registration of a context stops that
+/// context's handler thread and unbinds and closes its socket.
+/// Thread-safe: registrations may be created and destroyed from any threads,
+/// and an authenticator may register or drop *other* domains, but it must
+/// never destroy its own registration (that would wait for itself).
 class ZapRegistration {
  public:
   ZapRegistration(std::shared_ptr<ZapDispatcher> dispatcher, std::shared_ptr<ZapDomain> domain) noexcept;

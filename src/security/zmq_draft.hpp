@@ -2,6 +2,8 @@
 // The two libzmq DRAFT names pseud++ relies on. Debian's zmq.h hides them
 // unless ZMQ_BUILD_DRAFT_API is defined, yet the stable 4.3.x library
 // accepts the option and sets the property; the values are fixed by libzmq.
+// Included before <zmq.hpp>, it also makes cppzmq declare
+// zmq::sockopt::zap_enforce_domain (cppzmq guards it with #ifdef).
 
 #include <zmq.h>
 

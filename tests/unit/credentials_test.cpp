@@ -112,7 +112,8 @@ TEST(Credentials, RefusesMalformedHashes) {
       "",
       "pw",                                      // a password, not a hash
       "$argon2id$",                              // prefix only
-      good.substr(0, good.size() - 5),           // truncated
+      good.substr(0, good.rfind('$')),          // hash field missing
+      good.substr(0, good.rfind('$') + 1),      // hash field empty
       good.substr(0, 30),                        // truncated in the salt
       "$2b$12$abcdefghijklmnopqrstuuOPQRSTUVWXYZ0123456789abcdefghi",  // bcrypt
       argon2i.data(),                            // argon2i, not argon2id
