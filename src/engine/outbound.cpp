@@ -24,9 +24,9 @@ std::string Engine::resolve(const std::string& destination) const {
 
 bool Engine::waits_for_route(const PendingCall& call) const {
   if (call.wait_for_ready) return true;
-  // A client's first connection to its server is still being made.
-  return role_ == PeerRole::client && call.routing_id == server_name_ && connected_endpoints_.empty() &&
-         route_failure_.empty();
+  // A client's connection to its server is still being made; libzmq may also
+  // report the handshake a moment before the route is usable.
+  return role_ == PeerRole::client && call.routing_id == server_name_ && route_failure_.empty();
 }
 
 std::exception_ptr Engine::make_failure(Failure kind, std::string message) {
