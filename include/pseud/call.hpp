@@ -84,7 +84,7 @@ using ReplyHandler = std::function<void(const msgpack::object* value, std::excep
 struct OutgoingCall {
   std::string destination;
   std::string function;
-  msgpack::sbuffer body;
+  pseud::detail::WireBuffer body;
   CallOptions options;
   ReplyHandler on_reply;
 };
@@ -93,34 +93,64 @@ template <class T>
 inline constexpr bool is_call_option_v =
     std::is_same_v<std::remove_cvref_t<T>, KeywordArgs> || std::is_same_v<std::remove_cvref_t<T>, CallOptions>;
 
-/// Packs `[function, [positional...], {keywords...}]`; KeywordArgs and
-/// CallOptions among `args` are taken out of the positional list.
+template <class T>
+inline constexpr bool is_keywords_v =
+    std::is_same_v<std::remove_cvref_t<T>, KeywordArgs> || std::is_same_v<std::remove_cvref_t<T>, Kwargs>;
+
+/// How many positional values one call argument contributes.
+template <class T>
+std::uint32_t positional_count(const T& arg) {
+  if constexpr (std::is_same_v<T, Args>) {
+    return static_cast<std::uint32_t>(arg.size());
+  } else {
+    return is_call_option_v<T> || is_keywords_v<T> ? 0u : 1u;
+  }
+}
+
+template <class T>
+std::uint32_t keyword_count(const T& arg) {
+  if constexpr (std::is_same_v<T, KeywordArgs> || std::is_same_v<T, Kwargs>) {
+    return static_cast<std::uint32_t>(arg.size());
+  } else {
+    return 0u;
+  }
+}
+
+/// Packs `[function, [positional...], {keywords...}]`. Among `args`, a
+/// KeywordArgs (pseud::kw) or Kwargs adds keywords, an Args spreads its
+/// values as positionals (Python's f(*args, **kwargs)), and a CallOptions
+/// sets the call's options.
 template <class... A>
 OutgoingCall pack_call(std::string destination, std::string_view function, A&&... args) {
-  OutgoingCall call{std::move(destination), std::string(function), msgpack::sbuffer(128), {}, {}};
-  msgpack::packer<msgpack::sbuffer> out(call.body);
-  constexpr std::uint32_t positional = (0u + ... + (is_call_option_v<A> ? 0u : 1u));
+  OutgoingCall call{std::move(destination), std::string(function), pseud::detail::WireBuffer(128), {}, {}};
+  msgpack::packer<pseud::detail::WireBuffer> out(call.body);
   out.pack_array(3);
   out.pack_str(static_cast<std::uint32_t>(function.size()));
   out.pack_str_body(function.data(), static_cast<std::uint32_t>(function.size()));
-  out.pack_array(positional);
-  std::uint32_t keyword_count = 0;
+  out.pack_array((0u + ... + positional_count<std::remove_cvref_t<A>>(args)));
   auto pack_positional = [&](auto&& arg) {
     using T = std::remove_cvref_t<decltype(arg)>;
-    if constexpr (std::is_same_v<T, KeywordArgs>) {
-      keyword_count += arg.size();
-    } else if constexpr (std::is_same_v<T, CallOptions>) {
+    if constexpr (std::is_same_v<T, CallOptions>) {
       call.options = arg;
-    } else {
+    } else if constexpr (std::is_same_v<T, Args>) {
+      for (const msgpack::object& item : arg) out.pack(item);
+    } else if constexpr (!is_keywords_v<T>) {
       out.pack(arg);
     }
   };
   (pack_positional(args), ...);
   (void)pack_positional;  // unused when there are no arguments
-  out.pack_map(keyword_count);
+  out.pack_map((0u + ... + keyword_count<std::remove_cvref_t<A>>(args)));
   auto pack_keywords = [&](auto&& arg) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(arg)>, KeywordArgs>) {
+    using T = std::remove_cvref_t<decltype(arg)>;
+    if constexpr (std::is_same_v<T, KeywordArgs>) {
       call.body.write(arg.packed().data(), arg.packed().size());
+    } else if constexpr (std::is_same_v<T, Kwargs>) {
+      for (const auto& [key, value] : arg) {
+        out.pack_str(static_cast<std::uint32_t>(key.size()));
+        out.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+        out.pack(*value);
+      }
     }
   };
   (pack_keywords(args), ...);

@@ -89,6 +89,10 @@ class Peer;
 template <class R>
 class CallAwaitable;
 
+/// The function every peer answers with `[{name, doc}, ...]`: the functions
+/// visible to the caller (names its predicates refuse are left out).
+inline constexpr std::string_view introspection_function = "pseud.inspect";
+
 /// Calls addressed to one peer: a server's name, or a client's routing id or
 /// User-Id. Obtained from Peer::send_to() or Client::server().
 class Target {
@@ -184,6 +188,8 @@ class Peer {
   Peer(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options);
 
  private:
+  void register_introspection();
+
   std::string routing_id_;
   Registry registry_;
   std::unique_ptr<detail::Engine> engine_;

@@ -13,6 +13,7 @@
 
 #include <msgpack.hpp>
 
+#include "pseud/detail/wire_buffer.hpp"
 #include "pseud/errors.hpp"
 
 namespace pseud {
@@ -96,7 +97,7 @@ class KeywordArgs {
   /// Adds `key=value`; later keys with the same name are sent as given.
   template <class T>
   KeywordArgs& add(std::string_view key, const T& value) {
-    msgpack::packer<msgpack::sbuffer> packer(packed_);
+    msgpack::packer<pseud::detail::WireBuffer> packer(packed_);
     packer.pack_str(static_cast<std::uint32_t>(key.size()));
     packer.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
     packer.pack(value);
@@ -109,7 +110,7 @@ class KeywordArgs {
   std::string_view packed() const noexcept { return {packed_.data(), packed_.size()}; }
 
  private:
-  msgpack::sbuffer packed_{64};
+  pseud::detail::WireBuffer packed_{64};
   std::uint32_t count_ = 0;
 };
 

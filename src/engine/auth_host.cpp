@@ -29,7 +29,7 @@ void Engine::bind_user(std::string_view user, std::string_view routing_id) {
 
 void Engine::send_hello(std::string_view routing_id, std::string_view id, std::string_view login,
                         std::string_view password) {
-  msgpack::sbuffer body;
+  pseud::detail::WireBuffer body;
   wire::encode_hello(body, login, password);
   zmq::message_t message = to_message(std::move(body));
   if (send_message(routing_id, id, wire::MessageType::hello, message) != 0) {

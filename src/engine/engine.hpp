@@ -50,7 +50,7 @@ struct ReplyCommand {
   std::string routing_id;
   std::string id;
   wire::MessageType type;
-  msgpack::sbuffer body;
+  pseud::detail::WireBuffer body;
 };
 struct CancelCommand {
   MessageId id;
@@ -147,7 +147,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void fail_calls_to(std::string_view routing_id, bool only_parked, Failure kind, const std::string& why);
   int send_message(std::string_view routing_id, std::string_view id, wire::MessageType type, zmq::message_t& body);
   int send_raw(std::string_view routing_id, std::string_view id, wire::MessageType type, std::string_view body);
-  void send_reply(std::string_view routing_id, std::string_view id, wire::MessageType type, msgpack::sbuffer&& body);
+  void send_reply(std::string_view routing_id, std::string_view id, wire::MessageType type, pseud::detail::WireBuffer&& body);
   void send_error(std::string_view routing_id, std::string_view id, std::string_view name, std::string_view message);
   std::string resolve(const std::string& destination) const;
 
@@ -166,7 +166,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void handle_reply(const wire::Envelope& envelope);
   void handle_auth_reply(const wire::Envelope& envelope, const MessageId& id);
   void run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
-                   wire::MessageType& type, msgpack::sbuffer& body) const;
+                   wire::MessageType& type, pseud::detail::WireBuffer& body) const;
 
   // peer_table.cpp: connected peers, join and gone
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);

@@ -15,7 +15,7 @@
 namespace pseud::detail {
 
 /// Hands an sbuffer's bytes to a zmq message without copying them.
-inline zmq::message_t to_message(msgpack::sbuffer&& buffer) {
+inline zmq::message_t to_message(pseud::detail::WireBuffer&& buffer) {
   const std::size_t size = buffer.size();
   char* data = buffer.release();
   return zmq::message_t(data, size, [](void* bytes, void*) { std::free(bytes); }, nullptr);

@@ -212,26 +212,26 @@ void Engine::handle_work(const wire::Envelope& envelope, const std::string& user
         BlockingJob{std::move(handle), work, std::move(caller), std::move(route), std::string(id)});
     const bool queued = pool_.post([this, job] {
       wire::MessageType type;
-      msgpack::sbuffer body;
+      pseud::detail::WireBuffer body;
       run_handler(job->route, job->work, job->caller, type, body);
       queue_.push(ReplyCommand{job->caller.routing_id, job->id, type, std::move(body)});
     });
     if (queued) return;
     // No worker threads (worker_threads = 0): run it here rather than refuse it.
     wire::MessageType type;
-    msgpack::sbuffer body;
+    pseud::detail::WireBuffer body;
     run_handler(job->route, job->work, job->caller, type, body);
     send_reply(rid, id, type, std::move(body));
     return;
   }
   wire::MessageType type;
-  msgpack::sbuffer body;
+  pseud::detail::WireBuffer body;
   run_handler(route, work, caller, type, body);
   send_reply(rid, id, type, std::move(body));
 }
 
 void Engine::run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
-                         wire::MessageType& type, msgpack::sbuffer& body) const {
+                         wire::MessageType& type, pseud::detail::WireBuffer& body) const {
   Packer packer(body);
   const Invocation call{route->name, work.args, work.arg_count, work.kwargs, work.kwarg_count, &caller};
   try {

@@ -171,7 +171,7 @@ int Engine::send_raw(std::string_view routing_id, std::string_view id, wire::Mes
 }
 
 void Engine::send_reply(std::string_view routing_id, std::string_view id, wire::MessageType type,
-                        msgpack::sbuffer&& body) {
+                        pseud::detail::WireBuffer&& body) {
   if (body.size() > options_.max_message_size) {
     const std::string why = "the reply is " + std::to_string(body.size()) + " bytes, over the limit of " +
                             std::to_string(options_.max_message_size) + " bytes";
@@ -192,7 +192,7 @@ void Engine::send_reply(std::string_view routing_id, std::string_view id, wire::
 
 void Engine::send_error(std::string_view routing_id, std::string_view id, std::string_view name,
                         std::string_view message) {
-  msgpack::sbuffer body;
+  pseud::detail::WireBuffer body;
   wire::encode_error(body, name, message, "");
   send_reply(routing_id, id, wire::MessageType::error, std::move(body));
 }

@@ -26,6 +26,13 @@ void check_routing_id(std::string_view id, std::string_view what) {
   if (!id.empty() && id.front() == '\0') throw UsageError(std::string(what) + " must not start with a zero byte");
 }
 
+// One line of the introspection answer.
+struct IntrospectionEntry {
+  std::string name;
+  std::string doc;
+  MSGPACK_DEFINE_MAP(name, doc)
+};
+
 std::string require_name(std::string name, const char* why) {
   if (name.empty()) throw UsageError(why);
   return name;
@@ -44,6 +51,20 @@ Peer::Peer(PeerRole role, std::string routing_id, std::string server_name, const
   check_routing_id(server_name, "a server's name");
   engine_ = std::make_unique<detail::Engine>(role, routing_id_, std::move(server_name), with_context(options),
                                              registry_);
+  register_introspection();
+}
+
+void Peer::register_introspection() {
+  registry_.register_rpc(
+      std::string(introspection_function),
+      [this](const Caller& caller) {
+        std::vector<IntrospectionEntry> visible;
+        for (const auto& route : registry_.visible_routes(caller.predicate_args)) {
+          visible.push_back(IntrospectionEntry{route->name, route->doc});
+        }
+        return visible;
+      },
+      {.doc = "Lists the functions this caller may call, with their one-line docs."});
 }
 
 Peer::~Peer() = default;

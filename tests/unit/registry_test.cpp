@@ -13,7 +13,7 @@ namespace {
 
 // Runs a route's handler with no arguments and returns the packed result as a string.
 std::string run(const Route& route) {
-  msgpack::sbuffer out;
+  detail::WireBuffer out;
   detail::Packer packer(out);
   Caller caller;
   route.handler(detail::Invocation{route.name, nullptr, 0, nullptr, 0, &caller}, packer);

@@ -36,7 +36,7 @@ struct Param {
 template <class T>
 Param param(std::string name, const T& default_value) {
   Param p(std::move(name));
-  msgpack::sbuffer packed;
+  pseud::detail::WireBuffer packed;
   msgpack::pack(packed, default_value);
   p.default_value = std::make_shared<const msgpack::object_handle>(msgpack::unpack(packed.data(), packed.size()));
   return p;
@@ -60,7 +60,7 @@ struct Invocation {
   const Caller* caller = nullptr;
 };
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+using Packer = msgpack::packer<pseud::detail::WireBuffer>;
 
 /// A type-erased handler: binds, runs, packs the result. Throws what the function throws.
 using Handler = std::function<void(const Invocation&, Packer&)>;
@@ -222,7 +222,7 @@ Handler make_handler_for(F fn, std::string_view name, std::vector<Param> params)
 /// set but the first parameter cannot receive an identity.
 template <class F>
 Handler make_handler(F&& fn, std::string_view name, std::vector<Param> params, bool with_identity) {
-  using Fn = std::remove_cvref_t<F>;
+  using Fn = std::decay_t<F>;  // a plain function becomes a function pointer
   using Tuple = typename callable_traits<Fn>::arguments;
   if (with_identity) {
     if constexpr (Layout<true, Tuple>::lead == 1) {

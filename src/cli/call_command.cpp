@@ -1,0 +1,116 @@
+// `pseud call` and `pseud inspect`: a client that calls one function (or
+// lists them) and prints one JSON line per call.
+
+#include <cmath>
+
+#include "cli/commands.hpp"
+#include "cli/demo_functions.hpp"
+#include "cli/json.hpp"
+#include "cli/output.hpp"
+#include "cli/peer_options.hpp"
+
+namespace pseud::cli {
+
+namespace {
+
+std::vector<std::string> client_flags() {
+  std::vector<std::string> flags = security_flags;
+  flags.insert(flags.end(), {"kwargs", "server-name", "timeout", "identity", "serve", "repeat"});
+  return flags;
+}
+
+// Parsed call arguments; the handles own what the views point into.
+struct CallArguments {
+  std::vector<msgpack::object_handle> handles;
+  std::vector<msgpack::object> values;
+  msgpack::object_handle kwargs_handle;
+  Kwargs kwargs;
+};
+
+CallArguments parse_call_arguments(const std::vector<std::string>& texts, const std::optional<std::string>& kwargs) {
+  CallArguments parsed;
+  for (const auto& text : texts) {
+    parsed.handles.push_back(parse_argument(text));
+    parsed.values.push_back(parsed.handles.back().get());
+  }
+  if (kwargs) {
+    parsed.kwargs_handle = parse_json(*kwargs);
+    const msgpack::object& map = parsed.kwargs_handle.get();
+    if (map.type != msgpack::type::MAP) throw UsageProblem("--kwargs takes a JSON object, e.g. '{\"greeting\": \"Hi\"}'");
+    for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
+      const auto& entry = map.via.map.ptr[i];
+      if (entry.key.type != msgpack::type::STR) throw UsageProblem("--kwargs: keyword names must be strings");
+      parsed.kwargs.add({entry.key.via.str.ptr, entry.key.via.str.size}, entry.val);
+    }
+  }
+  return parsed;
+}
+
+CallOptions timeout_option(const CommandLine& line) {
+  CallOptions options;
+  const double seconds = line.seconds("timeout").value_or(5.0);
+  options.timeout = std::chrono::milliseconds(static_cast<long>(std::ceil(seconds * 1000)));
+  return options;
+}
+
+// Calls and prints; returns the exit status of the last failure, or 0.
+int call_and_print(Client& client, const std::string& function, const CallArguments& arguments,
+                   const CallOptions& options, long repeat) {
+  int status = Exit::ok;
+  const Args args({arguments.values.data(), arguments.values.size()});
+  for (long i = 0; i < repeat; ++i) {
+    try {
+      auto result = client.call<msgpack::object_handle>(function, args, arguments.kwargs, options);
+      print_line(result_line(result.get()));
+    } catch (...) {
+      print_line(error_line(std::current_exception()));
+      status = exit_status_of(std::current_exception());
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+int run_call(const std::vector<std::string>& words) {
+  const CommandLine line(words, client_flags());
+  if (line.positionals().size() < 2) throw UsageProblem("usage: pseud call ENDPOINT FUNC [ARG...] [options]");
+  const std::string& endpoint = line.positionals()[0];
+  const std::string& function = line.positionals()[1];
+  const CallArguments arguments = parse_call_arguments({line.positionals().begin() + 2, line.positionals().end()},
+                                                      line.get("kwargs"));
+  const CallOptions options = timeout_option(line);
+  const long repeat = line.integer("repeat", 1).value_or(1);
+  const double serve_seconds = line.seconds("serve").value_or(0);
+  if (function == "-" && serve_seconds <= 0) throw UsageProblem("FUNC '-' (serve only) needs --serve SECONDS");
+
+  Client client(line.get_or("server-name", "server"), client_options(line));
+  if (serve_seconds > 0) register_demo_functions(client);
+  client.connect(endpoint);
+  int status = Exit::ok;
+  if (function != "-") status = call_and_print(client, function, arguments, options, repeat);
+  if (serve_seconds > 0) wait_for_signal(serve_seconds);
+  client.stop();
+  return status;
+}
+
+int run_inspect(const std::vector<std::string>& words) {
+  std::vector<std::string> flags = security_flags;
+  flags.insert(flags.end(), {"server-name", "timeout", "identity"});
+  const CommandLine line(words, flags);
+  if (line.positionals().size() != 1) throw UsageProblem("usage: pseud inspect ENDPOINT [options]");
+  Client client(line.get_or("server-name", "server"), client_options(line));
+  client.connect(line.positionals()[0]);
+  try {
+    auto listing = client.call<msgpack::object_handle>(introspection_function, timeout_option(line));
+    const msgpack::object& entries = listing.get();
+    if (entries.type != msgpack::type::ARRAY) throw ProtocolError("pseud.inspect did not answer a list");
+    for (std::uint32_t i = 0; i < entries.via.array.size; ++i) print_line(to_json(entries.via.array.ptr[i]));
+    return Exit::ok;
+  } catch (...) {
+    print_line(error_line(std::current_exception()));
+    return exit_status_of(std::current_exception());
+  }
+}
+
+}  // namespace pseud::cli

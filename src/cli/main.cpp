@@ -1,0 +1,96 @@
+// pseud: call, serve, inspect pseud v1 peers from the command line; JSON in and out.
+
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command_line.hpp"
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "pseud/keys.hpp"
+#include "pseud/log.hpp"
+
+namespace pseud::cli {
+
+namespace {
+
+constexpr const char* usage_text = R"(usage:
+  pseud call ENDPOINT FUNC [ARG...] [--kwargs JSON] [--server-name NAME] [--timeout SECONDS]
+             [--auth noop|plain|trusted_curve|untrusted_curve] [--user LOGIN] [--password PASSWORD]
+             [--public-key Z85 --secret-key Z85 --server-public-key Z85] [--identity ROUTING_ID]
+             [--heartbeat noop|liveness] [--heartbeat-interval MS] [--serve SECONDS] [--repeat N]
+  pseud serve ENDPOINT [--name NAME] [--auth ...] [--public-key Z85 --secret-key Z85]
+             [--trust NAME=Z85 ...] [--user LOGIN=PASSWORD ...] [--permission USER=PERMISSION ...]
+             [--heartbeat noop|liveness] [--heartbeat-interval MS] [--call PEER:FUNC:JSON_ARRAY ...]
+  pseud inspect ENDPOINT [--server-name NAME] [--auth ...] [--timeout SECONDS]
+  pseud keygen
+
+Arguments are JSON where valid JSON, otherwise strings. Tagged forms:
+  {"$bytes": HEX}, {"$map": [[key, value], ...]}, {"$ext": CODE, "hex": HEX}
+Exit status: 0 ok, 1 remote error or unauthorised, 2 timeout or unreachable, 3 usage or set-up error.
+)";
+
+}  // namespace
+
+void block_stop_signals() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+}
+
+bool wait_for_signal(double seconds) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  if (seconds < 0) {
+    int signal_number = 0;
+    return sigwait(&stop, &signal_number) == 0;
+  }
+  const auto whole = static_cast<time_t>(seconds);
+  timespec limit{whole, static_cast<long>((seconds - static_cast<double>(whole)) * 1e9)};
+  while (true) {
+    const int taken = sigtimedwait(&stop, nullptr, &limit);
+    if (taken > 0) return true;
+    if (errno != EINTR) return false;  // EAGAIN: the time is up
+  }
+}
+
+int run_keygen(const std::vector<std::string>& words) {
+  if (!words.empty()) throw UsageProblem("usage: pseud keygen");
+  const CurveKeyPair pair = generate_curve_keypair();
+  print_line("{\"public\": " + json_text(pair.public_key) + ", \"secret\": " + json_text(pair.secret_key) + "}");
+  return Exit::ok;
+}
+
+int run(int argc, char** argv) {
+  const std::vector<std::string> words(argv + (argc > 1 ? 2 : 1), argv + argc);
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(usage_text, stdout);
+    return Exit::ok;
+  }
+  block_stop_signals();
+  set_log_handler([](LogLevel level, std::string_view message) {
+    std::cerr << "pseud: " << log_level_name(level) << ": " << message << "\n";
+  }, LogLevel::warning);
+  try {
+    if (command == "call") return run_call(words);
+    if (command == "serve") return run_serve(words);
+    if (command == "inspect") return run_inspect(words);
+    if (command == "keygen") return run_keygen(words);
+    std::fputs(usage_text, stderr);
+    return Exit::usage;
+  } catch (const std::exception& e) {
+    std::cerr << "pseud " << command << ": " << e.what() << "\n";
+    return Exit::usage;
+  }
+}
+
+}  // namespace pseud::cli
+
+int main(int argc, char** argv) { return pseud::cli::run(argc, argv); }

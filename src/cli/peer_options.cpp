@@ -1,0 +1,63 @@
+#include "cli/peer_options.hpp"
+
+#include <algorithm>
+
+namespace pseud::cli {
+
+namespace {
+
+const std::vector<std::string> auth_names{"noop", "plain", "trusted_curve", "untrusted_curve"};
+
+std::string auth_name(const CommandLine& line) {
+  const std::string name = line.get_or("auth", "noop");
+  if (std::find(auth_names.begin(), auth_names.end(), name) == auth_names.end()) {
+    throw UsageProblem("--auth must be noop, plain, trusted_curve or untrusted_curve, not '" + name + "'");
+  }
+  return name;
+}
+
+void copy_flag(const CommandLine& line, const std::string& flag, const std::string& setting, Settings& out) {
+  if (auto value = line.get(flag)) out.add(setting, *value);
+}
+
+BackendChoice heartbeat(const CommandLine& line) {
+  const std::string name = line.get_or("heartbeat", "noop");
+  if (name != "noop" && name != "liveness") throw UsageProblem("--heartbeat must be noop or liveness, not '" + name + "'");
+  BackendChoice choice{name, {}};
+  if (auto interval = line.integer("heartbeat-interval", 10)) choice.settings.add("interval_ms", std::to_string(*interval));
+  return choice;
+}
+
+}  // namespace
+
+PeerOptions client_options(const CommandLine& line) {
+  PeerOptions options;
+  options.auth.name = auth_name(line);
+  Settings& settings = options.auth.settings;
+  copy_flag(line, "user", "login", settings);
+  copy_flag(line, "password", "password", settings);
+  copy_flag(line, "public-key", "public_key", settings);
+  copy_flag(line, "secret-key", "secret_key", settings);
+  copy_flag(line, "server-public-key", "server_public_key", settings);
+  // A command-line user chose PLAIN knowingly; the warning would only be noise.
+  settings.add("encrypted_link", "true");
+  options.heartbeat = heartbeat(line);
+  options.routing_id = line.get_or("identity", "");
+  return options;
+}
+
+PeerOptions server_options(const CommandLine& line) {
+  PeerOptions options;
+  options.auth.name = auth_name(line);
+  Settings& settings = options.auth.settings;
+  for (const auto& user : line.all("user")) settings.add("user", user);
+  for (const auto& trust : line.all("trust")) settings.add("trust", trust);
+  for (const auto& permission : line.all("permission")) settings.add("permission", permission);
+  copy_flag(line, "public-key", "public_key", settings);
+  copy_flag(line, "secret-key", "secret_key", settings);
+  settings.add("encrypted_link", "true");
+  options.heartbeat = heartbeat(line);
+  return options;
+}
+
+}  // namespace pseud::cli

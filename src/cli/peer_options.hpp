@@ -1,0 +1,18 @@
+#pragma once
+// The pseud tool: turning --auth, key and heartbeat options into PeerOptions.
+
+#include "cli/command_line.hpp"
+#include "pseud/peer.hpp"
+
+namespace pseud::cli {
+
+/// Flags every command that makes a peer accepts.
+inline const std::vector<std::string> security_flags{"auth", "user", "password", "public-key", "secret-key",
+                                                     "server-public-key", "heartbeat", "heartbeat-interval"};
+
+/// Options of a client made from the command line (--auth, --user, --password, keys, --identity, --heartbeat).
+PeerOptions client_options(const CommandLine& line);
+/// Options of a server made from the command line (--auth, --user LOGIN=PASSWORD..., keys, --trust..., --permission...).
+PeerOptions server_options(const CommandLine& line);
+
+}  // namespace pseud::cli

@@ -1,0 +1,85 @@
+// `pseud serve`: a server offering the demo functions, printing one JSON line
+// per event until SIGINT or SIGTERM.
+
+#include "cli/commands.hpp"
+#include "cli/demo_functions.hpp"
+#include "cli/json.hpp"
+#include "cli/output.hpp"
+#include "cli/peer_options.hpp"
+
+namespace pseud::cli {
+
+namespace {
+
+// One --call PEER:FUNC:JSON_ARRAY, made when PEER joins.
+struct PlannedCall {
+  std::string peer;
+  std::string function;
+  std::string arguments_json;
+};
+
+PlannedCall parse_planned_call(const std::string& text) {
+  const auto first = text.find(':');
+  const auto second = first == std::string::npos ? first : text.find(':', first + 1);
+  if (second == std::string::npos || first == 0 || second == first + 1) {
+    throw UsageProblem("--call takes PEER:FUNC:JSON_ARRAY, e.g. alice:string.upper:[\"hi\"], not '" + text + "'");
+  }
+  PlannedCall call{text.substr(0, first), text.substr(first + 1, second - first - 1), text.substr(second + 1)};
+  if (parse_json(call.arguments_json).get().type != msgpack::type::ARRAY) {
+    throw UsageProblem("--call: the arguments must be a JSON array, not '" + call.arguments_json + "'");
+  }
+  return call;
+}
+
+void make_planned_call(Server& server, const PeerInfo& peer, const PlannedCall& planned) {
+  auto arguments = std::make_shared<msgpack::object_handle>(parse_json(planned.arguments_json));
+  const auto& array = arguments->get().via.array;
+  const std::string target = planned.peer == peer.user_id ? peer.user_id : peer.routing_id;
+  server.send_to(target).async_call<msgpack::object_handle>(
+      [arguments, planned](Result<msgpack::object_handle> result) {
+        const std::string outcome = result.ok() ? result_field(result.get().get()) : error_field(result.error());
+        print_line("{\"event\": \"call\", \"peer\": " + json_text(planned.peer) + ", \"func\": " +
+                   json_text(planned.function) + ", " + outcome + "}");
+      },
+      planned.function, Args({array.ptr, array.size}));
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& words) {
+  std::vector<std::string> flags = security_flags;
+  flags.push_back("name");
+  const CommandLine line(words, flags, {"user", "trust", "permission", "call"});
+  if (line.positionals().size() != 1) throw UsageProblem("usage: pseud serve ENDPOINT [options]");
+  std::vector<PlannedCall> planned;
+  for (const auto& text : line.all("call")) planned.push_back(parse_planned_call(text));
+
+  Server* server_ptr = nullptr;  // set before any peer can join: joins need a bound socket
+  PeerOptions options = server_options(line);
+  options.on_peer_joined = [&server_ptr, planned](const PeerInfo& peer) {
+    print_line("{\"event\": \"joined\", \"peer\": " + json_text(peer.routing_id) + ", \"user\": " +
+               json_text(peer.user_id) + "}");
+    for (const auto& call : planned) {
+      if (call.peer == peer.routing_id || (!peer.user_id.empty() && call.peer == peer.user_id)) {
+        make_planned_call(*server_ptr, peer, call);
+      }
+    }
+  };
+  options.on_peer_gone = [](const PeerInfo& peer, const std::string& reason) {
+    print_line("{\"event\": \"gone\", \"peer\": " + json_text(peer.routing_id) + ", \"user\": " +
+               json_text(peer.user_id) + ", \"reason\": " + json_text(reason) + "}");
+  };
+  Server server(line.get_or("name", "server"), options);
+  server_ptr = &server;
+  register_demo_functions(server);
+  register_call_me_back(server, print_line);
+  const std::string endpoint = server.bind(line.positionals()[0]);
+  print_line("{\"event\": \"ready\", \"endpoint\": " + json_text(endpoint) + ", \"name\": " +
+             json_text(server.name()) + ", \"auth\": " + json_text(options.auth.name) + "}");
+  wait_for_signal(-1);
+  server.stop();
+  print_line("{\"event\": \"stopped\"}");
+  return Exit::ok;
+}
+
+}  // namespace pseud::cli
