@@ -58,6 +58,15 @@ struct PeerOptions {
   std::size_t worker_threads = 4;
   /// Put a description of the C++ exception in ERROR replies (off: the traceback is empty).
   bool send_tracebacks = false;
+  /// Refuse to send maps whose keys are not strings (str or bin): Python pseud
+  /// 2.x drops its reader on them. A call fails with UsageError before
+  /// anything is sent; a handler's result becomes a TypeError reply.
+  bool strict_map_keys = true;
+  /// Drop a reply instead of sending it when its handler finished more than
+  /// this long after the request arrived: a Python pseud caller has given up
+  /// by then (its default timeout is 5 s) and dies on a reply it no longer
+  /// expects. Unset: always reply.
+  std::optional<std::chrono::milliseconds> reply_deadline{};
   /// Searched after the peer's own registry; must outlive the peer. Null: none.
   const Registry* parent_registry = &global_registry();
   /// Computes the predicate arguments of a caller (default: just its User-Id).
@@ -81,6 +90,7 @@ struct PeerStats {
   std::uint64_t malformed_messages = 0;  ///< frame sets or bodies refused
   std::uint64_t oversize_messages = 0;   ///< messages over max_message_size
   std::uint64_t unroutable_replies = 0;  ///< replies whose caller had gone
+  std::uint64_t expired_replies = 0;     ///< replies dropped for missing PeerOptions::reply_deadline
   std::size_t pending_calls = 0;         ///< calls waiting for a reply now
 };
 

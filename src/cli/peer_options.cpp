@@ -43,6 +43,7 @@ PeerOptions client_options(const CommandLine& line) {
   settings.add("encrypted_link", "true");
   options.heartbeat = heartbeat(line);
   options.routing_id = line.get_or("identity", "");
+  options.strict_map_keys = false;  // {"$map": ...} arguments are the user's explicit choice
   return options;
 }
 
@@ -57,6 +58,7 @@ PeerOptions server_options(const CommandLine& line) {
   copy_flag(line, "secret-key", "secret_key", settings);
   settings.add("encrypted_link", "true");
   options.heartbeat = heartbeat(line);
+  options.strict_map_keys = false;
   return options;
 }
 

@@ -85,6 +85,13 @@ void Engine::connect(const std::string& endpoint) {
 }
 
 void Engine::submit(OutgoingCall&& call) {
+  if (options_.strict_map_keys && !wire::map_keys_are_strings({call.body.data(), call.body.size()})) {
+    deliver(call.on_reply, call.function, nullptr,
+            failure<UsageError>("call to '" + call.function +
+                                "': its arguments hold a map whose keys are not strings, which Python pseud "
+                                "refuses; nothing was sent (PeerOptions::strict_map_keys = false sends it anyway)"));
+    return;
+  }
   if (call.body.size() > options_.max_message_size) {
     const auto size = call.body.size();
     deliver(call.on_reply, call.function, nullptr,
@@ -117,6 +124,7 @@ PeerStats Engine::stats() const {
   s.malformed_messages = counters_.malformed_messages.load();
   s.oversize_messages = counters_.oversize_messages.load();
   s.unroutable_replies = counters_.unroutable_replies.load();
+  s.expired_replies = counters_.expired_replies.load();
   s.pending_calls = counters_.pending_calls.load();
   return s;
 }
@@ -160,7 +168,7 @@ void Engine::process(Command& command) {
         if constexpr (std::is_same_v<T, CallCommand>) {
           start_call(c);
         } else if constexpr (std::is_same_v<T, ReplyCommand>) {
-          send_reply(c.routing_id, c.id, c.type, std::move(c.body));
+          send_handler_reply(c.routing_id, c.id, c.type, std::move(c.body), c.received);
         } else if constexpr (std::is_same_v<T, CancelCommand>) {
           complete(c.id, nullptr, std::make_exception_ptr(CancelledError("the call was cancelled")));
         } else if constexpr (std::is_same_v<T, BindCommand>) {

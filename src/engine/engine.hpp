@@ -51,6 +51,7 @@ struct ReplyCommand {
   std::string id;
   wire::MessageType type;
   pseud::detail::WireBuffer body;
+  std::chrono::steady_clock::time_point received;  // when the request arrived
 };
 struct CancelCommand {
   MessageId id;
@@ -112,7 +113,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   };
   struct Counters {
     std::atomic<std::uint64_t> calls_sent{0}, replies_received{0}, requests_handled{0}, dropped_replies{0},
-        malformed_messages{0}, oversize_messages{0}, unroutable_replies{0};
+        malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0};
     std::atomic<std::size_t> pending_calls{0};
   };
   struct TextHash {
@@ -148,6 +149,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   int send_message(std::string_view routing_id, std::string_view id, wire::MessageType type, zmq::message_t& body);
   int send_raw(std::string_view routing_id, std::string_view id, wire::MessageType type, std::string_view body);
   void send_reply(std::string_view routing_id, std::string_view id, wire::MessageType type, pseud::detail::WireBuffer&& body);
+  void send_handler_reply(std::string_view routing_id, std::string_view id, wire::MessageType type,
+                          pseud::detail::WireBuffer&& body, Clock::time_point received);
   void send_error(std::string_view routing_id, std::string_view id, std::string_view name, std::string_view message);
   std::string resolve(const std::string& destination) const;
 

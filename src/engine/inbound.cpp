@@ -27,6 +27,7 @@ struct BlockingJob {
   Caller caller;
   std::shared_ptr<const Route> route;
   std::string id;
+  std::chrono::steady_clock::time_point received;
 };
 
 }  // namespace
@@ -207,27 +208,28 @@ void Engine::handle_work(const wire::Envelope& envelope, const std::string& user
     send_error(rid, id, "ServiceNotFoundError", work.name);
     return;
   }
+  const auto received = Clock::now();
   if (route->blocking) {
     auto job = std::make_shared<BlockingJob>(
-        BlockingJob{std::move(handle), work, std::move(caller), std::move(route), std::string(id)});
+        BlockingJob{std::move(handle), work, std::move(caller), std::move(route), std::string(id), received});
     const bool queued = pool_.post([this, job] {
       wire::MessageType type;
       pseud::detail::WireBuffer body;
       run_handler(job->route, job->work, job->caller, type, body);
-      queue_.push(ReplyCommand{job->caller.routing_id, job->id, type, std::move(body)});
+      queue_.push(ReplyCommand{job->caller.routing_id, job->id, type, std::move(body), job->received});
     });
     if (queued) return;
     // No worker threads (worker_threads = 0): run it here rather than refuse it.
     wire::MessageType type;
     pseud::detail::WireBuffer body;
     run_handler(job->route, job->work, job->caller, type, body);
-    send_reply(rid, id, type, std::move(body));
+    send_handler_reply(rid, id, type, std::move(body), received);
     return;
   }
   wire::MessageType type;
   pseud::detail::WireBuffer body;
   run_handler(route, work, caller, type, body);
-  send_reply(rid, id, type, std::move(body));
+  send_handler_reply(rid, id, type, std::move(body), received);
 }
 
 void Engine::run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,

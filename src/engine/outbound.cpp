@@ -190,6 +190,22 @@ void Engine::send_reply(std::string_view routing_id, std::string_view id, wire::
       zmq_strerror(error));
 }
 
+void Engine::send_handler_reply(std::string_view routing_id, std::string_view id, wire::MessageType type,
+                                pseud::detail::WireBuffer&& body, Clock::time_point received) {
+  if (options_.reply_deadline && Clock::now() - received > *options_.reply_deadline) {
+    counters_.expired_replies.fetch_add(1, std::memory_order_relaxed);
+    log(LogLevel::warning, "pseud: dropped a reply to '", printable(routing_id), "': its handler took longer than ",
+        options_.reply_deadline->count(), " ms (PeerOptions::reply_deadline) and the caller has given up");
+    return;
+  }
+  if (options_.strict_map_keys && type == wire::MessageType::ok && !wire::map_keys_are_strings({body.data(), body.size()})) {
+    log(LogLevel::warning, "pseud: a handler's result holds a map with non-string keys; replying TypeError");
+    send_error(routing_id, id, "TypeError", "the result holds a map whose keys are not strings");
+    return;
+  }
+  send_reply(routing_id, id, type, std::move(body));
+}
+
 void Engine::send_error(std::string_view routing_id, std::string_view id, std::string_view name,
                         std::string_view message) {
   pseud::detail::WireBuffer body;

@@ -44,6 +44,7 @@ struct Header {
   std::uint64_t payload = 0;   // bytes of scalar payload that follow
   std::uint64_t children = 0;  // values contained (maps count keys and values)
   bool container = false;
+  bool is_map = false;
 };
 
 // Reads a header and its length field. Returns false when truncated or invalid.
@@ -54,7 +55,7 @@ bool read_header(Reader& in, Header& header, bool& invalid) noexcept {
   header = {};
   if (tag <= 0x7f || tag >= 0xe0) return true;                      // fixint
   if (tag <= 0x8f) {  // fixmap
-    header = {0, 2ull * (tag & 0x0f), true};
+    header = {0, 2ull * (tag & 0x0f), true, true};
     return true;
   }
   if (tag <= 0x9f) {  // fixarray
@@ -87,11 +88,14 @@ bool read_header(Reader& in, Header& header, bool& invalid) noexcept {
     case 0xd8: header.payload = 17; return true;
     case 0xdc: if (!in.uint(2, n)) return false; header = {0, n, true}; return true;
     case 0xdd: if (!in.uint(4, n)) return false; header = {0, n, true}; return true;
-    case 0xde: if (!in.uint(2, n)) return false; header = {0, 2 * n, true}; return true;
-    case 0xdf: if (!in.uint(4, n)) return false; header = {0, 2 * n, true}; return true;
+    case 0xde: if (!in.uint(2, n)) return false; header = {0, 2 * n, true, true}; return true;
+    case 0xdf: if (!in.uint(4, n)) return false; header = {0, 2 * n, true, true}; return true;
     default: invalid = true; return false;  // unreachable: every byte is covered above
   }
 }
+
+// Walks the value; with `other_key`, also reports a map key that is not str or bin.
+std::optional<BodyError> scan(std::string_view bytes, std::size_t max_depth, bool* other_key) noexcept;
 
 }  // namespace
 
@@ -107,11 +111,23 @@ std::string_view body_error_text(BodyError error) noexcept {
 }
 
 std::optional<BodyError> scan_msgpack(std::string_view bytes, std::size_t max_depth) noexcept {
+  return scan(bytes, max_depth, nullptr);
+}
+
+bool map_keys_are_strings(std::string_view bytes) noexcept {
+  bool other_key = false;
+  return !scan(bytes, max_body_depth, &other_key) && !other_key;
+}
+
+namespace {
+
+std::optional<BodyError> scan(std::string_view bytes, std::size_t max_depth, bool* other_key) noexcept {
   if (bytes.empty()) return BodyError::empty;
   constexpr std::size_t stack_capacity = 256;
   if (max_depth > stack_capacity) max_depth = stack_capacity;
   // Values still to read at each open level; level 0 is the single top value.
   std::array<std::uint64_t, stack_capacity + 1> pending{};
+  std::array<bool, stack_capacity + 1> is_map{};
   std::size_t depth = 0;
   pending[0] = 1;
   Reader in(bytes);
@@ -120,7 +136,15 @@ std::optional<BodyError> scan_msgpack(std::string_view bytes, std::size_t max_de
       if (depth == 0) return in.at_end() ? std::nullopt : std::optional{BodyError::trailing_bytes};
       --depth;
     }
+    // In a map, children alternate key, value, starting with a key: keys are read when an even count remains.
+    const bool is_key = is_map[depth] && pending[depth] % 2 == 0;
     --pending[depth];
+    if (is_key && other_key && !in.at_end()) {
+      const auto tag = static_cast<std::uint8_t>(bytes[bytes.size() - in.remaining()]);
+      const bool text = (tag >= 0xa0 && tag <= 0xbf) || tag == 0xd9 || tag == 0xda || tag == 0xdb ||
+                        tag == 0xc4 || tag == 0xc5 || tag == 0xc6;
+      if (!text) *other_key = true;
+    }
     Header header;
     bool invalid = false;
     if (!read_header(in, header, invalid)) return invalid ? BodyError::invalid_byte : BodyError::truncated;
@@ -130,7 +154,10 @@ std::optional<BodyError> scan_msgpack(std::string_view bytes, std::size_t max_de
     if (header.children > in.remaining()) return BodyError::truncated;
     if (depth + 1 > max_depth) return BodyError::too_deep;
     pending[++depth] = header.children;
+    is_map[depth] = header.is_map;
   }
 }
+
+}  // namespace
 
 }  // namespace pseud::wire

@@ -30,4 +30,8 @@ std::string_view body_error_text(BodyError error) noexcept;
 /// most `max_depth` deep. O(size), no allocation.
 std::optional<BodyError> scan_msgpack(std::string_view bytes, std::size_t max_depth = max_body_depth) noexcept;
 
+/// True when every map key in `bytes` (one valid msgpack value, as our own
+/// packer wrote it) is a str or bin: Python pseud 2.x refuses other keys.
+bool map_keys_are_strings(std::string_view bytes) noexcept;
+
 }  // namespace pseud::wire

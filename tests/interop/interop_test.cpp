@@ -696,7 +696,11 @@ TEST_F(PythonServer, ServerCallsTheClientBack) {
 // pseud++ promises never to send one. Here the Python server calls a slow C++
 // handler back with pseud's default 5 s timeout; the handler finishes after it.
 TEST_F(PythonServer, NoLateReplyAfterThePythonCallersTimeout) {
-  start();
+  // A Python caller gives up after its timeout (5 s) and dies on a late reply:
+  // a peer serving Python callers sets reply_deadline to their timeout.
+  PeerOptions options;
+  options.reply_deadline = 5s;
+  start({}, options);
   struct Release {  // releases the handler however the test ends
     std::promise<void> promise;
     bool done = false;
@@ -718,7 +722,8 @@ TEST_F(PythonServer, NoLateReplyAfterThePythonCallersTimeout) {
   release();
   // Wait until the handler's reply was sent (or, if pseud++ drops it, a while),
   // then one more round trip so the Python server has read whatever came first.
-  eventually([&] { return client_->stats().requests_handled > handled_before; }, 2000ms);
+  EXPECT_TRUE(eventually([&] { return client_->stats().expired_replies == 1; }, 2000ms));
+  EXPECT_EQ(client_->stats().requests_handled, handled_before);
   EXPECT_EQ(client_->call<int>("add", 1, 2), 3);
   py_->finish();  // fails if the Python server reported the late OK as an anomaly
 }
