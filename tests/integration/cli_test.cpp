@@ -1,0 +1,186 @@
+// The pseud tool as a user drives it: through its process, its JSON lines
+// and its exit status. Every child runs under coreutils' `timeout`, so no
+// read below can block for long.
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "pseud/keys.hpp"
+#include "test_support.hpp"
+
+namespace pseud::test {
+namespace {
+
+const std::string tool = PSEUD_TOOL;
+
+struct Outcome {
+  std::vector<std::string> lines;
+  int status = -1;
+};
+
+std::string quote(const std::string& word) {
+  std::string out = "'";
+  for (const char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string command_of(const std::vector<std::string>& words) {
+  std::string command;
+  for (const auto& word : words) command += quote(word) + " ";
+  return command;
+}
+
+// Runs `pseud WORDS...` to completion (at most 20 s) and collects stdout lines and the exit status.
+Outcome run(const std::vector<std::string>& words) {
+  std::vector<std::string> all{"timeout", "20", tool};
+  all.insert(all.end(), words.begin(), words.end());
+  FILE* pipe = popen((command_of(all) + " 2>/dev/null").c_str(), "r");
+  Outcome outcome;
+  if (!pipe) return outcome;
+  char buffer[65536];
+  while (std::fgets(buffer, sizeof buffer, pipe)) {
+    std::string line(buffer);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    outcome.lines.push_back(line);
+  }
+  const int raw = pclose(pipe);
+  outcome.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return outcome;
+}
+
+// `pseud serve` in the background, read line by line.
+class ServeProcess {
+ public:
+  explicit ServeProcess(std::vector<std::string> extra = {}) {
+    std::vector<std::string> words{tool, "serve", "tcp://127.0.0.1:*"};
+    words.insert(words.end(), extra.begin(), extra.end());
+    // The shell prints the pid `timeout` will have, then becomes it.
+    pipe_ = popen(("echo $$; exec timeout 60 " + command_of(words) + " 2>/dev/null").c_str(), "r");
+    pid_ = std::stoi(next_line());
+    ready_ = next_line();
+    const auto at = ready_.find("\"endpoint\": \"");
+    if (at != std::string::npos) endpoint_ = ready_.substr(at + 13, ready_.find('"', at + 13) - at - 13);
+  }
+  ~ServeProcess() {
+    if (pipe_) {
+      kill(pid_, SIGKILL);
+      pclose(pipe_);
+    }
+  }
+  const std::string& ready() const { return ready_; }
+  const std::string& endpoint() const { return endpoint_; }
+  std::string next_line() {
+    char buffer[65536];
+    if (!pipe_ || !std::fgets(buffer, sizeof buffer, pipe_)) return {};
+    std::string line(buffer);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }
+  // Sends SIGTERM and returns the exit status.
+  int terminate(std::vector<std::string>& rest) {
+    kill(pid_, SIGTERM);
+    for (std::string line = next_line(); !line.empty(); line = next_line()) rest.push_back(line);
+    const int raw = pclose(pipe_);
+    pipe_ = nullptr;
+    return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  }
+
+ private:
+  FILE* pipe_ = nullptr;
+  int pid_ = 0;
+  std::string ready_;
+  std::string endpoint_;
+};
+
+TEST(Cli, KeygenPrintsAUsableKeyPair) {
+  const Outcome out = run({"keygen"});
+  ASSERT_EQ(out.status, 0);
+  ASSERT_EQ(out.lines.size(), 1u);
+  const std::string& line = out.lines[0];
+  const std::string public_key = line.substr(line.find("\"public\": \"") + 11, 40);
+  const std::string secret_key = line.substr(line.find("\"secret\": \"") + 11, 40);
+  EXPECT_TRUE(is_valid_curve_key(public_key));
+  EXPECT_EQ(curve_public_key(secret_key), public_key);
+}
+
+TEST(Cli, CallsPrintOneJsonLineAndExitStatusesMean) {
+  ServeProcess server;
+  ASSERT_FALSE(server.endpoint().empty()) << server.ready();
+  const std::string& at = server.endpoint();
+  EXPECT_EQ(run({"call", at, "add", "1", "2"}).lines, (std::vector<std::string>{R"({"result": 3})"}));
+  EXPECT_EQ(run({"call", at, "greet", "bob", "--kwargs", R"({"greeting": "Hi", "mood": "calm"})"}).lines[0],
+            R"({"result": {"text":"Hi, bob!","extra":{"mood":"calm"}}})");
+  EXPECT_EQ(run({"call", at, "echo", R"({"$bytes": "00ff"})"}).lines[0], R"({"result": {"$bytes":"00ff"}})");
+  EXPECT_EQ(run({"call", at, "echo", R"({"$map": [[1, "one"]]})"}).lines[0], R"({"result": {"$map":[[1,"one"]]}})");
+  EXPECT_EQ(run({"call", at, "echo", "plain words"}).lines[0], R"({"result": "plain words"})");
+  const Outcome failed = run({"call", at, "fail"});
+  EXPECT_EQ(failed.status, 1);
+  EXPECT_EQ(failed.lines[0], R"({"error": {"name": "ValueError", "message": "boom"}})");
+  EXPECT_EQ(run({"call", at, "fail_custom", "mine"}).lines[0],
+            R"({"error": {"name": "CustomError", "message": "mine"}})");
+  EXPECT_EQ(run({"call", at, "no.such"}).status, 1);
+  const Outcome slow = run({"call", at, "sleep", "2", "--timeout", "0.2"});
+  EXPECT_EQ(slow.status, 2);
+  EXPECT_NE(slow.lines[0].find("TimeoutError"), std::string::npos) << slow.lines[0];
+  const Outcome repeated = run({"call", at, "add", "2", "2", "--repeat", "3"});
+  EXPECT_EQ(repeated.lines, (std::vector<std::string>(3, R"({"result": 4})")));
+}
+
+TEST(Cli, UnreachableAndUsageErrors) {
+  std::string dead;
+  {
+    ServeProcess gone;
+    dead = gone.endpoint();
+  }
+  EXPECT_EQ(run({"call", dead, "add", "1", "2", "--timeout", "1"}).status, 2);
+  EXPECT_EQ(run({"call"}).status, 3);
+  EXPECT_EQ(run({"call", "tcp://127.0.0.1:1", "add", "--auth", "kerberos"}).status, 3);
+  EXPECT_EQ(run({"call", "tcp://127.0.0.1:1", "add", "--no-such-flag", "1"}).status, 3);
+  EXPECT_EQ(run({"frobnicate"}).status, 3);
+  EXPECT_EQ(run({"--help"}).status, 0);
+}
+
+TEST(Cli, InspectHidesWhatPredicatesRefuse) {
+  ServeProcess server;
+  const Outcome listing = run({"inspect", server.endpoint()});
+  ASSERT_EQ(listing.status, 0);
+  std::string all;
+  for (const auto& line : listing.lines) all += line + "\n";
+  EXPECT_NE(all.find(R"({"name":"add","doc":"Returns a + b."})"), std::string::npos) << all;
+  EXPECT_EQ(all.find("admin.only"), std::string::npos) << all;
+}
+
+TEST(Cli, ServerCallsTheClientBackAndStopsCleanly) {
+  ServeProcess server({"--call", R"(me:string.upper:["hi"])"});
+  const Outcome client = run({"call", server.endpoint(), "call_me_back", "string.lower", "LOUD", "--serve", "1",
+                              "--identity", "me"});
+  EXPECT_EQ(client.status, 0);
+  std::vector<std::string> events;
+  EXPECT_EQ(server.terminate(events), 0);
+  std::string all;
+  for (const auto& line : events) all += line + "\n";
+  EXPECT_NE(all.find(R"({"event": "joined", "peer": "me", "user": ""})"), std::string::npos) << all;
+  EXPECT_NE(all.find(R"({"event": "call", "peer": "me", "func": "string.upper", "result": "HI"})"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find(R"({"event": "callback", "peer": "me", "func": "string.lower", "result": "loud"})"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find(R"({"event": "stopped"})"), std::string::npos) << all;
+}
+
+TEST(Cli, PlainAuthenticationFromTheCommandLine) {
+  ServeProcess server({"--auth", "plain", "--user", "alice=s3cret"});
+  const Outcome good = run({"call", server.endpoint(), "whoami", "--auth", "plain", "--user", "alice", "--password", "s3cret"});
+  EXPECT_EQ(good.lines[0], R"({"result": "alice"})");
+  const Outcome bad = run({"call", server.endpoint(), "whoami", "--auth", "plain", "--user", "alice", "--password", "nope"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.lines[0].find("HandshakeError"), std::string::npos) << bad.lines[0];
+}
+
+}  // namespace
+}  // namespace pseud::test
