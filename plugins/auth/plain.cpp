@@ -21,9 +21,9 @@ void warn_clear_text(const Settings& settings) {
               "(set encrypted_link=true to say it is one), or use curve authentication");
 }
 
-class PlainServer final : public AuthBackend {
+class PlainServer final : public ZapServerBackend {
  public:
-  explicit PlainServer(const Settings& settings) : settings_(settings), permissions_(settings, name) {
+  explicit PlainServer(const Settings& settings) : ZapServerBackend(settings, name), settings_(settings) {
     load_users(settings, name, *users_);
     if (users_->size() == 0) throw UsageError("plain: no users configured (setting user=LOGIN=PASSWORD)");
   }
@@ -31,7 +31,7 @@ class PlainServer final : public AuthBackend {
   void configure(AuthHost& host) override {
     warn_clear_text(settings_);
     host.socket().set(zmq::sockopt::plain_server, 1);
-    zap_ = start_zap(host, [users = users_](const security::ZapRequest& request) {
+    serve_zap(host, [users = users_](const security::ZapRequest& request) {
       security::ZapReply reply;
       if (request.mechanism == "PLAIN" && request.credentials.size() == 2 &&
           users->verify(request.credentials[0], request.credentials[1])) {
@@ -40,18 +40,10 @@ class PlainServer final : public AuthBackend {
       return reply;
     });
   }
-  void stop() override { zap_.reset(); }
-  bool authenticates_connections() const noexcept override { return true; }
-  bool is_authenticated(const Connection& from) override { return !from.zap_user_id.empty(); }
-  PredicateArgs predicate_arguments(const Caller& caller) override {
-    return permissions_.arguments_for(caller.user_id);
-  }
 
  private:
   Settings settings_;
-  Permissions permissions_;
   std::shared_ptr<security::PasswordStore> users_ = std::make_shared<security::PasswordStore>();
-  std::unique_ptr<security::ZapRegistration> zap_;
 };
 
 class PlainClient final : public AuthBackend {

@@ -18,10 +18,10 @@ namespace {
 
 constexpr std::string_view name = "trusted_curve";
 
-class TrustedCurveServer final : public AuthBackend {
+class TrustedCurveServer final : public ZapServerBackend {
  public:
   explicit TrustedCurveServer(const Settings& settings)
-      : keys_(server_keys(settings, name)), permissions_(settings, name) {
+      : ZapServerBackend(settings, name), keys_(server_keys(settings, name)) {
     for (const auto& entry : settings.all("trust")) {
       auto [who, key] = split_assignment(entry, "trusted_curve: trust");
       const auto parsed = security::parse_curve_key(key, "trusted_curve: public key of '" + who + "'");
@@ -32,7 +32,7 @@ class TrustedCurveServer final : public AuthBackend {
 
   void configure(AuthHost& host) override {
     apply_server_keys(host, keys_);
-    zap_ = start_zap(host, [trusted = trusted_](const security::ZapRequest& request) {
+    serve_zap(host, [trusted = trusted_](const security::ZapRequest& request) {
       security::ZapReply reply;
       if (request.mechanism != "CURVE" || request.credentials.size() != 1) return reply;
       if (auto it = trusted->find(security::key_to_z85(request.credentials[0])); it != trusted->end()) {
@@ -41,19 +41,11 @@ class TrustedCurveServer final : public AuthBackend {
       return reply;
     });
   }
-  void stop() override { zap_.reset(); }
-  bool authenticates_connections() const noexcept override { return true; }
-  bool is_authenticated(const Connection& from) override { return !from.zap_user_id.empty(); }
-  PredicateArgs predicate_arguments(const Caller& caller) override {
-    return permissions_.arguments_for(caller.user_id);
-  }
 
  private:
   ServerKeys keys_;
-  Permissions permissions_;
   // Written only before configure(); read by the ZAP thread afterwards.
   std::shared_ptr<std::map<std::string, std::string>> trusted_ = std::make_shared<std::map<std::string, std::string>>();
-  std::unique_ptr<security::ZapRegistration> zap_;
 };
 
 }  // namespace

@@ -32,6 +32,27 @@ class Permissions {
 /// into a password store; "hash_cost" = "interactive" (default) or "minimal".
 void load_users(const Settings& settings, std::string_view backend, security::PasswordStore& store);
 
+/// A server backend whose ZAP handler decides every connection: a connection
+/// it let in is authenticated, as the user its User-Id names.
+class ZapServerBackend : public AuthBackend {
+ public:
+  ZapServerBackend(const Settings& settings, std::string_view backend) : permissions_(settings, backend) {}
+  void stop() override { zap_.reset(); }
+  bool authenticates_connections() const noexcept override { return true; }
+  bool is_authenticated(const Connection& from) override { return !from.zap_user_id.empty(); }
+  PredicateArgs predicate_arguments(const Caller& caller) override { return permissions_.arguments_for(caller.user_id); }
+
+ protected:
+  /// Registers `authenticator` (see start_zap); call from configure().
+  void serve_zap(AuthHost& host, security::ZapAuthenticator authenticator) {
+    zap_ = start_zap(host, std::move(authenticator));
+  }
+
+ private:
+  Permissions permissions_;
+  std::unique_ptr<security::ZapRegistration> zap_;
+};
+
 /// True for "1", "true", "yes" and "on".
 bool setting_is_true(const Settings& settings, std::string_view name);
 

@@ -50,10 +50,9 @@
 
 #include <gtest/gtest.h>
 
+#include "child_process.hpp"
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
-
-extern char** environ;
 
 namespace pseud::test {
 namespace {
@@ -263,107 +262,16 @@ std::string helper_path(const char* variable, const char* name) {
 std::string peer_process_path() { return helper_path("PSEUD_PEER_PROCESS", "peer_process"); }
 std::string server_process_path() { return helper_path("PSEUD_SERVER_PROCESS", "server_process"); }
 
-// A spawned program with pipes to its stdin and from its stdout. The
-// destructor SIGKILLs and reaps it, so no test can leave one behind.
-class ChildProcess {
- public:
-  ChildProcess(const std::string& path, const std::vector<std::string>& args) {
-    int in[2];
-    int out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe2: " + std::string(std::strerror(errno)));
-    if (::pipe2(out, O_CLOEXEC) != 0) {
-      ::close(in[0]);
-      ::close(in[1]);
-      throw std::runtime_error("pipe2: " + std::string(std::strerror(errno)));
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    std::vector<std::string> argv_text{path};
-    argv_text.insert(argv_text.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_text) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int error = ::posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-    if (error != 0) {
-      pid_ = -1;
-      close_fds();
-      throw std::runtime_error("cannot spawn " + path + ": " + std::strerror(error) +
-                               " (build the helper programs; see tests/meson.build)");
-    }
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess() {
-    kill_and_reap();
-    close_fds();
-  }
-
-  pid_t pid() const noexcept { return pid_; }
-
-  void signal(int number) {
-    ASSERT_GT(pid_, 0) << "the child was already reaped";
-    ASSERT_EQ(::kill(pid_, number), 0) << std::strerror(errno);
-  }
-
-  // The next line of its stdout (without the newline), or nullopt after `limit` or at EOF.
-  std::optional<std::string> read_line(std::chrono::milliseconds limit) {
-    const auto until = Clock::now() + limit;
-    while (true) {
-      if (const auto end = buffer_.find('\n'); end != std::string::npos) {
-        std::string line = buffer_.substr(0, end);
-        buffer_.erase(0, end + 1);
-        return line;
-      }
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-      if (left <= 0 || stdout_ < 0) return std::nullopt;
-      pollfd item{stdout_, POLLIN, 0};
-      const int ready = ::poll(&item, 1, static_cast<int>(left));
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) return std::nullopt;
-      char chunk[256];
-      const ssize_t n = ::read(stdout_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  // SIGKILL (works on a stopped process too), then reap. Idempotent.
-  void kill_and_reap() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
- private:
-  void close_fds() {
-    if (stdin_ >= 0) ::close(stdin_);
-    if (stdout_ >= 0) ::close(stdout_);
-    stdin_ = stdout_ = -1;
-  }
-
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  std::string buffer_;
-};
+// peer_process and server_process are built by tests/meson.build: say so when they cannot be spawned.
+const ChildProcessOptions helper_options{.spawn_hint = " (build the helper programs; see tests/meson.build)"};
 
 // A peer_process client (liveness, H, L) connected to `endpoint` as `routing_id`, past "ready".
 std::unique_ptr<ChildProcess> start_peer_process(const std::string& endpoint, const std::string& routing_id) {
   auto child = std::make_unique<ChildProcess>(
       peer_process_path(),
       std::vector<std::string>{endpoint, "--heartbeat", "liveness", "--interval-ms", std::to_string(interval.count()),
-                               "--liveness", std::to_string(liveness), "--routing-id", routing_id});
+                               "--liveness", std::to_string(liveness), "--routing-id", routing_id},
+      helper_options);
   const auto line = child->read_line(bound);
   if (line != "ready") {
     ADD_FAILURE() << "peer_process did not print 'ready' within 5 s (got "
@@ -933,7 +841,8 @@ TEST_P(ServerProcess, ClientDeclaresItsServerGoneAndItsPendingCallFails) {
   const std::string label = signal_number == SIGSTOP ? "frozen" : "killed";
   ChildProcess server(server_process_path(),
                       {"--heartbeat", "liveness", "--interval-ms", std::to_string(interval.count()), "--liveness",
-                       std::to_string(liveness)});
+                       std::to_string(liveness)},
+                      helper_options);
   const auto endpoint = server.read_line(bound);
   ASSERT_TRUE(endpoint && endpoint->rfind("tcp://", 0) == 0) << "server_process printed no endpoint";
 

@@ -49,10 +49,9 @@
 
 #include <gtest/gtest.h>
 
+#include "child_process.hpp"
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
-
-extern char** environ;
 
 namespace pseud::test {
 namespace {
@@ -93,129 +92,18 @@ std::string json_string_field(const std::string& line, const std::string& key) {
 
 // ---- child processes -----------------------------------------------------------
 
-// A spawned program with pipes to its stdin and from its stdout (stderr is
-// inherited, so a Python traceback shows in the test log). The destructor
-// SIGKILLs and reaps it.
-class ChildProcess {
- public:
-  ChildProcess(const std::string& path, const std::vector<std::string>& args, bool quiet_stderr = false) {
-    static std::once_flag sigpipe_once;
-    std::call_once(sigpipe_once, [] { ::signal(SIGPIPE, SIG_IGN); });  // a dead child: EPIPE, not death
-    int in[2];
-    int out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe2: " + std::string(std::strerror(errno)));
-    if (::pipe2(out, O_CLOEXEC) != 0) {
-      ::close(in[0]);
-      ::close(in[1]);
-      throw std::runtime_error("pipe2: " + std::string(std::strerror(errno)));
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    if (quiet_stderr) posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    std::vector<std::string> argv_text{path};
-    argv_text.insert(argv_text.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_text) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int error = ::posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-    ::fcntl(stdin_, F_SETFL, ::fcntl(stdin_, F_GETFL) | O_NONBLOCK);
-    if (error != 0) {
-      pid_ = -1;
-      close_fds();
-      throw std::runtime_error("cannot spawn " + path + ": " + std::strerror(error));
-    }
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess() {
-    kill_and_reap();
-    close_fds();
-  }
-
-  // Writes all of `text` to its stdin within `limit`; false if it could not.
-  bool write(std::string_view text, std::chrono::milliseconds limit) {
-    const auto until = Clock::now() + limit;
-    while (!text.empty()) {
-      if (stdin_ < 0) return false;
-      const ssize_t n = ::write(stdin_, text.data(), text.size());
-      if (n > 0) {
-        text.remove_prefix(static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno != EAGAIN) return false;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-      if (left <= 0) return false;
-      pollfd item{stdin_, POLLOUT, 0};
-      if (::poll(&item, 1, static_cast<int>(left)) < 0 && errno != EINTR) return false;
-    }
-    return true;
-  }
-
-  void close_stdin() {
-    if (stdin_ >= 0) ::close(stdin_);
-    stdin_ = -1;
-  }
-
-  // The next line of its stdout (without the newline), or nullopt after `limit` or at EOF.
-  std::optional<std::string> read_line(std::chrono::milliseconds limit) {
-    const auto until = Clock::now() + limit;
-    while (true) {
-      if (const auto end = buffer_.find('\n'); end != std::string::npos) {
-        std::string line = buffer_.substr(0, end);
-        buffer_.erase(0, end + 1);
-        return line;
-      }
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-      if (left <= 0 || stdout_ < 0) return std::nullopt;
-      pollfd item{stdout_, POLLIN, 0};
-      const int ready = ::poll(&item, 1, static_cast<int>(left));
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready <= 0) return std::nullopt;
-      char chunk[4096];
-      const ssize_t n = ::read(stdout_, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return std::nullopt;
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  // SIGKILL, then reap. Idempotent.
-  void kill_and_reap() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
- private:
-  void close_fds() {
-    close_stdin();
-    if (stdout_ >= 0) ::close(stdout_);
-    stdout_ = -1;
-  }
-
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  std::string buffer_;
-};
+// Children of this test may be written to after they died: EPIPE, not death.
+// Their stderr is inherited, so a Python traceback shows in the test log.
+ChildProcessOptions python_options(bool quiet_stderr = false) {
+  return {.quiet_stderr = quiet_stderr, .ignore_sigpipe = true, .spawn_hint = {}};
+}
 
 // Empty when /usr/bin/python3 can import zmq and msgpack; otherwise why not.
 const std::string& python_problem() {
   static const std::string problem = []() -> std::string {
     if (::access(python, X_OK) != 0) return std::string(python) + " is not installed";
     try {
-      ChildProcess check(python, {"-c", "import zmq, msgpack; print('ok')"}, true);
+      ChildProcess check(python, {"-c", "import zmq, msgpack; print('ok')"}, python_options(true));
       const auto line = check.read_line(20s);
       if (line == "ok") return {};
       return std::string(python) + " cannot import zmq and msgpack";
@@ -232,7 +120,7 @@ const std::string& python_problem() {
 // event lines come out on stdout. Anomaly and noncanonical events fail the test.
 class PyPeer {
  public:
-  explicit PyPeer(const std::vector<std::string>& args) : process_(python, with_script(args)) {}
+  explicit PyPeer(const std::vector<std::string>& args) : process_(python, with_script(args), python_options()) {}
   PyPeer(const PyPeer&) = delete;
   PyPeer& operator=(const PyPeer&) = delete;
 
