@@ -16,144 +16,50 @@
 // Diagnostics go to stderr. Exit status: 0 after stdin closed, 1 on a bad
 // command line, 2 when the connection could not be made.
 
-#include <signal.h>
-#include <sys/prctl.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "process_options.hpp"
 #include "pseud/pseud.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using namespace pseud::test;
 
-constexpr unsigned hard_limit_seconds = 120;
-
-void write_line(std::string_view text) {
-  std::string line(text);
-  line += '\n';
-  // One write(2) per line: lines from several threads never interleave.
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "peer_process: %s\n"
-               "usage: peer_process ENDPOINT [--heartbeat noop|liveness] [--interval-ms N] [--liveness L]\n"
-               "                    [--routing-id ID] [--serve-blocking-seconds S]\n",
-               why);
-  std::exit(1);
-}
-
-long whole_number(const char* text, const char* option) {
-  char* end = nullptr;
-  errno = 0;
-  const long value = std::strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value < 0) {
-    std::fprintf(stderr, "peer_process: %s needs a whole number, not '%s'\n", option, text);
-    std::exit(1);
-  }
-  return value;
-}
-
-// Lets blocking handlers end early when the process is told to exit.
-struct Shutdown {
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool requested = false;
-
-  void request() {
-    {
-      std::lock_guard lock(mutex);
-      requested = true;
-    }
-    changed.notify_all();
-  }
-  // Waits `limit`, or less if shutdown is requested.
-  void wait(std::chrono::duration<double> limit) {
-    std::unique_lock lock(mutex);
-    changed.wait_for(lock, limit, [this] { return requested; });
-  }
-};
+const ProgramInfo program{
+    "peer_process",
+    "usage: peer_process ENDPOINT [--heartbeat noop|liveness] [--interval-ms N] [--liveness L]\n"
+    "                    [--routing-id ID] [--serve-blocking-seconds S]\n"};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Never outlive the test that started us, nor a hung run.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() == 1) return 3;  // the parent died before prctl took effect
-  ::alarm(hard_limit_seconds);
-  ::signal(SIGPIPE, SIG_IGN);
+  if (!guard_process()) return 3;  // the parent died before the guard took effect
 
-  if (argc < 2 || argv[1][0] == '-') usage("the first argument must be the server's endpoint");
+  if (argc < 2 || argv[1][0] == '-') usage(program, "the first argument must be the server's endpoint");
   const std::string endpoint = argv[1];
-  std::string heartbeat = "liveness";
-  long interval_ms = 100;
-  long liveness = 3;
   std::string routing_id;
-  long serve_blocking_seconds = 60;
-  for (int i = 2; i < argc; ++i) {
-    const std::string_view option = argv[i];
-    if (i + 1 >= argc) usage("an option is missing its value");
-    const char* value = argv[++i];
-    if (option == "--heartbeat") {
-      heartbeat = value;
-      if (heartbeat != "noop" && heartbeat != "liveness") usage("--heartbeat must be noop or liveness");
-    } else if (option == "--interval-ms") {
-      interval_ms = whole_number(value, "--interval-ms");
-    } else if (option == "--liveness") {
-      liveness = whole_number(value, "--liveness");
-    } else if (option == "--routing-id") {
-      routing_id = value;
-    } else if (option == "--serve-blocking-seconds") {
-      serve_blocking_seconds = whole_number(value, "--serve-blocking-seconds");
-    } else {
-      usage("unknown option");
-    }
-  }
+  const ProcessOptions parsed =
+      parse_process_options(program, argc, argv, 2, [&routing_id](std::string_view option, const char* value) {
+        if (option != "--routing-id") return false;
+        routing_id = value;
+        return true;
+      });
 
   Shutdown shutdown;
   try {
-    pseud::PeerOptions options;
-    options.heartbeat = {heartbeat,
-                         {{"interval_ms", std::to_string(interval_ms)}, {"liveness", std::to_string(liveness)}}};
+    pseud::PeerOptions options = peer_options(parsed);
     options.routing_id = routing_id;
     options.on_peer_gone = [](const pseud::PeerInfo& peer, const std::string& reason) {
       std::fprintf(stderr, "peer_process: peer '%s' gone: %s\n", peer.routing_id.c_str(), reason.c_str());
     };
     pseud::Client client("server", options);
-    client.register_rpc("echo", [](const pseud::Args& args) -> msgpack::object {
-      if (args.size() != 1) {
-        throw pseud::RemoteError("TypeError", "echo() takes exactly one argument (" + std::to_string(args.size()) +
-                                                  " given)");
-      }
-      return args[0];
-    });
-    const double cap = static_cast<double>(serve_blocking_seconds);
-    client.register_rpc(
-        "sleep",
-        [&shutdown, cap](double seconds) {
-          write_line("sleeping");
-          shutdown.wait(std::chrono::duration<double>(std::clamp(seconds, 0.0, cap)));
-          return seconds;
-        },
-        {.blocking = true});
+    client.register_rpc("echo", echo_handler());
+    client.register_rpc("sleep", sleep_handler(shutdown, parsed.serve_blocking_seconds), {.blocking = true});
     client.connect(endpoint);
     try {
       client.call("ping", pseud::CallOptions{.timeout = 5000ms});
@@ -163,12 +69,7 @@ int main(int argc, char** argv) {
     }
     write_line("ready");
 
-    char buffer[256];
-    while (true) {
-      const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-      if (n == 0) break;                   // stdin closed: time to go
-      if (n < 0 && errno != EINTR) break;  // no usable stdin: go too
-    }
+    wait_for_stdin_to_close();
     shutdown.request();
     client.stop();
   } catch (const std::exception& e) {
