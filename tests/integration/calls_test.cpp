@@ -318,3 +318,50 @@ TEST(Probe, ConnectingPeersGreetingIsNotAnswered) {
 
 }  // namespace
 }  // namespace pseud::test
+
+namespace pseud::test {
+namespace {
+
+TEST(PythonSafety, NonStringMapKeysAreRefusedBeforeSending) {
+  Server server("server");
+  server.register_rpc("echo", [](const msgpack::object& x) { return x; });
+  server.register_rpc("int_keys", [] { return std::map<int, int>{{1, 2}}; });
+  Client client("server");
+  client.connect(server.bind("tcp://127.0.0.1:*"));
+  EXPECT_THROW(client.call("echo", std::map<int, int>{{1, 2}}), UsageError);
+  EXPECT_EQ(client.stats().calls_sent, 0u);
+  try {
+    client.call("int_keys");
+    FAIL() << "expected TypeError";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.name(), "TypeError");
+  }
+  // Both sides relaxed: the keys travel (Python pseud 1.x accepts them).
+  Server relaxed_server("server", {.strict_map_keys = false});
+  relaxed_server.register_rpc("echo", [](const msgpack::object& x) { return x; });
+  Client relaxed("server", {.strict_map_keys = false});
+  relaxed.connect(relaxed_server.bind("tcp://127.0.0.1:*"));
+  auto echoed = relaxed.call("echo", std::map<int, int>{{1, 2}});
+  EXPECT_EQ((echoed.get().as<std::map<int, int>>()), (std::map<int, int>{{1, 2}}));
+}
+
+TEST(PythonSafety, RepliesPastTheDeadlineAreDroppedNotSent) {
+  Server server("server", {.reply_deadline = 100ms});
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  server.register_rpc("slow", [released] { released.wait_for(5s); return 1; }, {.blocking = true});
+  server.register_rpc("fast", [] { return 2; });
+  Client client("server");
+  client.connect(server.bind("tcp://127.0.0.1:*"));
+  auto slow = client.async_call<int>("slow", CallOptions{.timeout = 2s});
+  ASSERT_TRUE(eventually([&] { return client.stats().calls_sent == 1; }));
+  std::this_thread::sleep_for(200ms);  // the handler outlives the deadline: the thing under test
+  release.set_value();
+  EXPECT_THROW(get_within(slow), TimeoutError);
+  EXPECT_EQ(server.stats().expired_replies, 1u);
+  EXPECT_EQ(client.stats().dropped_replies, 0u);
+  EXPECT_EQ(client.call<int>("fast"), 2);
+}
+
+}  // namespace
+}  // namespace pseud::test

@@ -149,3 +149,30 @@ TEST(BytesAdaptor, PacksAsBinAndReadsBinOrStr) {
 
 }  // namespace
 }  // namespace pseud::test
+
+namespace pseud::test {
+namespace {
+
+TEST(PackCall, ArgsAndKwargsAreSpreadLikePythonStarArgs) {
+  auto source = detail::pack_call("s", "f", 1, "two", kw("k", 3));
+  auto handle = msgpack::unpack(source.body.data(), source.body.size());
+  const auto& work = handle.get().via.array;
+  const Args args({work.ptr[1].via.array.ptr, work.ptr[1].via.array.size});
+  Kwargs kwargs;
+  kwargs.add("k", work.ptr[2].via.map.ptr[0].val);
+  auto forwarded = detail::pack_call("s", "g", 0, args, kwargs, kw("extra", true));
+  EXPECT_EQ(hex_encode({forwarded.body.data(), forwarded.body.size()}),
+            "93a167" "93" "00" "01" "a374776f" "82" "a16b03" "a5657874726" "1c3");
+}
+
+TEST(WireBuffer, WholeDoublesStayFloat64) {
+  detail::WireBuffer out;
+  msgpack::pack(out, 2.0);
+  EXPECT_EQ(hex_encode({out.data(), out.size()}), "cb4000000000000000");
+  msgpack::sbuffer plain;
+  msgpack::pack(plain, 2.0);  // what msgpack-c alone does: the reason WireBuffer exists
+  EXPECT_EQ(hex_encode({plain.data(), plain.size()}), "02");
+}
+
+}  // namespace
+}  // namespace pseud::test

@@ -509,3 +509,20 @@ TEST(PythonBytesRepr, MatchesPython) {
 
 }  // namespace
 }  // namespace pseud::test
+
+namespace pseud::test {
+namespace {
+
+TEST(MapKeys, OnlyStrAndBinKeysCountAsStrings) {
+  EXPECT_TRUE(wire::map_keys_are_strings(hex_decode("81a16101")));            // {"a": 1}
+  EXPECT_TRUE(wire::map_keys_are_strings(hex_decode("81c4016101")));          // {b"a": 1}
+  EXPECT_TRUE(wire::map_keys_are_strings(hex_decode("9201a3616263")));        // no map at all
+  EXPECT_TRUE(wire::map_keys_are_strings(hex_decode("81a16181a16202")));      // nested, all str
+  EXPECT_FALSE(wire::map_keys_are_strings(hex_decode("810102")));             // {1: 2}
+  EXPECT_FALSE(wire::map_keys_are_strings(hex_decode("81a16181c002")));       // nested nil key
+  EXPECT_FALSE(wire::map_keys_are_strings(hex_decode("91810102")));           // inside an array
+  EXPECT_FALSE(wire::map_keys_are_strings(hex_decode("82a16101a1620281")));   // malformed bytes are never clean
+}
+
+}  // namespace
+}  // namespace pseud::test
