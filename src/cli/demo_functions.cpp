@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "cli/json.hpp"
 #include "cli/output.hpp"
 #include "pseud/predicates.hpp"
 
@@ -88,20 +89,6 @@ std::string change_case(std::string text, int (*convert)(int)) {
   return text;
 }
 
-bool valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (length == 0 || i + length > text.size()) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
-    }
-    i += length;
-  }
-  return true;
-}
-
 }  // namespace
 
 void register_demo_functions(Peer& peer) {
@@ -133,7 +120,7 @@ void register_demo_functions(Peer& peer) {
       "whoami",
       [](const std::string& identity) -> msgpack::object_handle {
         pseud::detail::WireBuffer out;
-        if (valid_utf8(identity)) {
+        if (is_utf8(identity)) {
           msgpack::pack(out, identity);
         } else {
           msgpack::pack(out, Bytes(identity));

@@ -775,4 +775,6 @@ std::string to_json(const msgpack::object& value) {
   return out;
 }
 
+bool is_utf8(std::string_view text) noexcept { return invalid_utf8_at(text) == std::string_view::npos; }
+
 }  // namespace pseud::cli

@@ -98,6 +98,9 @@ msgpack::object_handle parse_json(std::string_view json);
 /// To pass the string "42" or "true", quote it: '"42"'.
 msgpack::object_handle parse_argument(std::string_view text);
 
+/// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates).
+bool is_utf8(std::string_view text) noexcept;
+
 /// Renders a msgpack object as one line of compact JSON (no newline).
 std::string to_json(const msgpack::object& value);
 

@@ -64,13 +64,6 @@ std::variant<WorkBody, WorkRejection> decode_work(const msgpack::object& body) {
   return WorkBody{text_of(name), args.via.array.ptr, args.via.array.size, kwargs.via.map.ptr, kwargs.via.map.size};
 }
 
-void begin_work(msgpack::packer<msgpack::sbuffer>& out, std::string_view name, std::uint32_t arg_count) {
-  out.pack_array(3);
-  out.pack_str(static_cast<std::uint32_t>(name.size()));
-  out.pack_str_body(name.data(), static_cast<std::uint32_t>(name.size()));
-  out.pack_array(arg_count);
-}
-
 void encode_error(msgpack::sbuffer& out, std::string_view name, std::string_view message, std::string_view traceback) {
   msgpack::packer<msgpack::sbuffer> packer(out);
   packer.pack_array(3);

@@ -36,10 +36,6 @@ struct WorkRejection {
 /// Checks the shape `[str, array, map with str keys]`.
 std::variant<WorkBody, WorkRejection> decode_work(const msgpack::object& body);
 
-/// Writes the header of a WORK body: the 3-array, the name and the args
-/// array header. The caller then packs `arg_count` values and the kwargs map.
-void begin_work(msgpack::packer<msgpack::sbuffer>& out, std::string_view name, std::uint32_t arg_count);
-
 /// An ERROR body: Python class name, message, traceback text.
 struct ErrorBody {
   std::string name;

@@ -776,18 +776,6 @@ class ZmtpPeer {
   int fd_ = -1;
 };
 
-// [name, [a, b], {}]
-std::string work_body(const std::string& name, int a, int b) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> packer(buffer);
-  packer.pack_array(3);
-  packer.pack(name);
-  packer.pack_array(2);
-  packer.pack(a);
-  packer.pack(b);
-  packer.pack_map(0);
-  return {buffer.data(), buffer.size()};
-}
 
 class SocketTypePeer : public ::testing::TestWithParam<std::string> {};
 

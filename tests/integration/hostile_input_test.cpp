@@ -68,18 +68,6 @@ std::string packed(const T& value) {
   return {buffer.data(), buffer.size()};
 }
 
-// [name, [a, b], {}]
-std::string work_body(const std::string& name, int a, int b) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> packer(buffer);
-  packer.pack_array(3);
-  packer.pack(name);
-  packer.pack_array(2);
-  packer.pack(a);
-  packer.pack(b);
-  packer.pack_map(0);
-  return {buffer.data(), buffer.size()};
-}
 
 // A valid WORK body for add(1, 2): 93 a3 616464 92 01 02 80.
 const std::string valid_add = hex_decode("93a3616464920102" "80");

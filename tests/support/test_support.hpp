@@ -12,6 +12,8 @@
 
 #include <zmq.hpp>
 
+#include "pseud/call.hpp"
+
 #include <gtest/gtest.h>
 
 namespace pseud::test {
@@ -59,6 +61,12 @@ inline std::string hex_encode(std::string_view bytes) {
     out += digits[static_cast<unsigned char>(c) & 0xf];
   }
   return out;
+}
+
+/// The WORK body of name(a, b), packed as pseud++ (and Python pseud) pack it.
+inline std::string work_body(const std::string& name, int a, int b) {
+  const auto call = detail::pack_call("", name, a, b);
+  return {call.body.data(), call.body.size()};
 }
 
 /// A raw ZeroMQ socket for hand-made frames, with bounded receive.

@@ -379,16 +379,6 @@ TEST(DecodeWork, EmptyNameIsAString) {
   EXPECT_EQ(std::get<wire::WorkBody>(decoded.result).name, "");
 }
 
-TEST(BeginWork, WritesTheHeader) {
-  msgpack::sbuffer buffer;
-  msgpack::packer<msgpack::sbuffer> out(buffer);
-  wire::begin_work(out, "add", 2);
-  out.pack(1);
-  out.pack(2);
-  out.pack_map(0);
-  EXPECT_EQ(hex_encode({buffer.data(), buffer.size()}), "93a361646492010280");
-}
-
 // --- ERROR ---
 
 std::string error_bytes(std::string_view name, std::string_view message, std::string_view traceback) {
