@@ -9,6 +9,12 @@
 
 namespace pseud::detail {
 
+/// Creates a non-blocking eventfd; throws std::system_error on failure.
+int make_wakeup_fd();
+void signal_wakeup_fd(int fd) noexcept;
+void clear_wakeup_fd(int fd) noexcept;
+void close_wakeup_fd(int fd) noexcept;
+
 template <class Command>
 class CommandQueue {
  public:
@@ -21,6 +27,10 @@ class CommandQueue {
   bool push(Command&& command);
   /// Moves every queued command into `out` (which it clears first) and resets the wake-up.
   void take_all(std::vector<Command>& out);
+  /// True when nothing is queued.
+  bool empty();
+  /// Wakes the engine without a command.
+  void wake() noexcept { signal_wakeup_fd(fd_); }
   /// Refuses further pushes; returns what was still queued.
   std::vector<Command> close();
   /// The eventfd to poll for readability.
@@ -32,12 +42,6 @@ class CommandQueue {
   std::vector<Command> queue_;
   bool closed_ = false;
 };
-
-/// Creates a non-blocking eventfd; throws std::system_error on failure.
-int make_wakeup_fd();
-void signal_wakeup_fd(int fd) noexcept;
-void clear_wakeup_fd(int fd) noexcept;
-void close_wakeup_fd(int fd) noexcept;
 
 template <class Command>
 CommandQueue<Command>::CommandQueue() : fd_(make_wakeup_fd()) {}
@@ -66,6 +70,12 @@ void CommandQueue<Command>::take_all(std::vector<Command>& out) {
   clear_wakeup_fd(fd_);
   std::lock_guard lock(mutex_);
   out.swap(queue_);
+}
+
+template <class Command>
+bool CommandQueue<Command>::empty() {
+  std::lock_guard lock(mutex_);
+  return queue_.empty();
 }
 
 template <class Command>

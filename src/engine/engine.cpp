@@ -101,6 +101,7 @@ void Engine::submit(OutgoingCall&& call) {
     return;
   }
   Command command = CallCommand{MessageId::generate(), std::move(call)};
+  if (!on_engine_thread() && try_direct_call(std::get<CallCommand>(command))) return;
   if (!queue_.push(std::move(command))) {
     auto& rejected = std::get<CallCommand>(command).call;
     deliver(rejected.on_reply, rejected.function, nullptr,
@@ -131,11 +132,23 @@ PeerStats Engine::stats() const {
 
 void Engine::run() {
   std::vector<Command> batch;
+  std::unique_lock lock(state_mutex_);
+  // The router is polled through its notification fd rather than as a socket,
+  // because other threads may send on it (under the lock) while this one
+  // waits. That fd only says "look again": whoever touches the socket checks
+  // ZMQ_EVENTS afterwards (here, and in wake_if_router_readable).
+  const int router_fd = router_.get(zmq::sockopt::fd);
   while (!stopping_) {
-    zmq_pollitem_t items[3] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+    const bool readable = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+    const long timeout = readable ? 0 : next_timeout_ms();
+    planned_wake_ = timeout < 0 ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(timeout);
+    zmq_pollitem_t items[3] = {{nullptr, router_fd, ZMQ_POLLIN, 0},
                                {nullptr, queue_.fd(), ZMQ_POLLIN, 0},
                                {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
-    if (zmq_poll(items, 3, next_timeout_ms()) < 0) {
+    lock.unlock();
+    const int polled = zmq_poll(items, 3, timeout);
+    lock.lock();
+    if (polled < 0) {
       if (zmq_errno() == EINTR) continue;
       log(LogLevel::error, "pseud: engine poll failed: ", zmq_strerror(zmq_errno()), "; stopping");
       break;
@@ -150,7 +163,7 @@ void Engine::run() {
         }
       }
     }
-    if (items[0].revents & ZMQ_POLLIN) drain_router();
+    if (readable || (items[0].revents & ZMQ_POLLIN)) drain_router();
     if (items[2].revents & ZMQ_POLLIN) drain_monitor();
     if (!parked_.empty() && Clock::now() >= next_retry_) retry_parked();
     if (!reconnect_checks_.empty()) reconnect_stalled_endpoints();
@@ -166,7 +179,7 @@ void Engine::process(Command& command) {
       [this](auto& c) {
         using T = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<T, CallCommand>) {
-          start_call(c);
+          if (auto failed = start_call(c)) deliver(failed->on_reply, failed->function, nullptr, failed->error);
         } else if constexpr (std::is_same_v<T, ReplyCommand>) {
           send_handler_reply(c.routing_id, c.id, c.type, std::move(c.body), c.received);
         } else if constexpr (std::is_same_v<T, CancelCommand>) {
@@ -205,7 +218,7 @@ void Engine::sweep_if_due(Clock::time_point now) {
   }
 }
 
-long Engine::next_timeout_ms() const {
+std::optional<Engine::Clock::time_point> Engine::next_wake() const {
   std::optional<Clock::time_point> next;
   if (!deadlines_.empty()) next = deadlines_.top().at;
   if (!parked_.empty() && (!next || next_retry_ < *next)) next = next_retry_;
@@ -213,6 +226,11 @@ long Engine::next_timeout_ms() const {
     if (!next || at < *next) next = at;
   }
   if (sweep_interval_ && (!next || next_sweep_ < *next)) next = next_sweep_;
+  return next;
+}
+
+long Engine::next_timeout_ms() const {
+  const auto next = next_wake();
   if (!next) return -1;
   const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
   return wait < 0 ? 0 : static_cast<long>(wait);

@@ -1,7 +1,8 @@
 #pragma once
 // Layer 4 (engine): one thread owning a peer's ROUTER socket, its monitor,
-// the pending-call table and the deadline heap. Other threads reach it only
-// through its command queue.
+// the pending-call table and the deadline heap. Other threads reach it
+// through its command queue, or, for a call made while the engine thread
+// waits in poll, by taking its state lock and sending the call themselves.
 
 #include <atomic>
 #include <chrono>
@@ -132,11 +133,20 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void process(Command& command);
   void fire_deadlines();
   void sweep_if_due(Clock::time_point now);
+  std::optional<Clock::time_point> next_wake() const;
   long next_timeout_ms() const;
   void shut_down();
 
   // outbound.cpp: calls and replies we send
-  void start_call(CallCommand& command);
+  /// A call that failed before it was sent: its completion still to run.
+  struct Undelivered {
+    ReplyHandler on_reply;
+    std::string function;
+    std::exception_ptr error;
+  };
+  bool try_direct_call(CallCommand& command);
+  std::optional<Undelivered> start_call(CallCommand& command);
+  void wake_if_router_readable();
   bool waits_for_route(const PendingCall& call) const;
   std::string unreachable_text(const PendingCall& call) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
@@ -207,7 +217,12 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::string monitor_endpoint_;
   CommandQueue<Command> queue_;
 
-  // Engine-thread state.
+  // Engine state, below. The engine thread holds this lock except while it
+  // waits in poll, so a caller that finds it free can send its call at once
+  // and the call costs no engine wake-up. Callers only ever try_lock it: a
+  // busy engine gets the call through the queue instead, and nothing waits.
+  std::mutex state_mutex_;
+  Clock::time_point planned_wake_ = Clock::time_point::max();  // when the waiting engine's poll times out
   std::unordered_map<MessageId, PendingCall, MessageIdHash> pending_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<MessageId> parked_;

@@ -6,6 +6,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/engine_util.hpp"
+#include "sanitizers/libzmq_handoff.hpp"
 #include "log.hpp"
 #include "values/exception_mapping.hpp"
 
@@ -63,6 +64,7 @@ void Engine::drain_router() {
 
 bool Engine::receive_frames(std::size_t& count, std::size_t& total) {
   if (zmq_msg_recv(frames_[0].handle(), router_.handle(), ZMQ_DONTWAIT) < 0) return false;
+  after_libzmq_receive();
   count = 1;
   total = frames_[0].size();
   zmq::message_t* last = &frames_[0];

@@ -4,6 +4,7 @@
 
 #include "engine/engine.hpp"
 #include "engine/engine_util.hpp"
+#include "sanitizers/libzmq_handoff.hpp"
 
 namespace pseud::detail {
 
@@ -54,11 +55,34 @@ std::string Engine::unreachable_text(const PendingCall& call) const {
   return text;
 }
 
-void Engine::start_call(CallCommand& command) {
+bool Engine::try_direct_call(CallCommand& command) {
+  std::unique_lock lock(state_mutex_, std::try_to_lock);
+  // Behind queued commands the call must wait its turn: calls from one thread
+  // leave in the order they were made.
+  if (!lock.owns_lock() || stopping_ || !queue_.empty()) return false;
+  auto failed = start_call(command);
+  wake_if_router_readable();
+  // A deadline (or parked-call retry) sooner than the engine's poll timeout.
+  if (const auto next = next_wake(); next && *next < planned_wake_) queue_.wake();
+  lock.unlock();
+  if (failed) {
+    // Completions run on the engine thread, as they would had the call been queued.
+    auto run = [failed = std::move(*failed)] { deliver(failed.on_reply, failed.function, nullptr, failed.error); };
+    if (!queue_.push(TaskCommand{run})) run();
+  }
+  return true;
+}
+
+void Engine::wake_if_router_readable() {
+  // Sending may have consumed the notification the engine thread waits for.
+  if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) queue_.wake();
+}
+
+std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
   OutgoingCall& call = command.call;
   if (call.options.stop.stop_requested()) {
-    deliver(call.on_reply, call.function, nullptr, failure<CancelledError>("the call was cancelled before it was sent"));
-    return;
+    return Undelivered{std::move(call.on_reply), std::move(call.function),
+                       failure<CancelledError>("the call was cancelled before it was sent")};
   }
   const auto now = Clock::now();
   PendingCall pending;
@@ -81,12 +105,12 @@ void Engine::start_call(CallCommand& command) {
     parked_.push_back(command.id);
     next_retry_ = now + parked_retry_interval;
   } else if (error != 0) {
-    deliver(pending.on_reply, pending.function, nullptr,
-            error == EHOSTUNREACH ? unreachable_error(pending)
-                                  : failure<PeerUnreachableError>("call to '" + pending.function +
-                                                                  "': cannot send to " + in_quotes(pending.destination) +
-                                                                  ": " + zmq_strerror(error)));
-    return;
+    auto why = error == EHOSTUNREACH ? unreachable_error(pending)
+                                     : failure<PeerUnreachableError>("call to '" + pending.function +
+                                                                     "': cannot send to " +
+                                                                     in_quotes(pending.destination) + ": " +
+                                                                     zmq_strerror(error));
+    return Undelivered{std::move(pending.on_reply), std::move(pending.function), std::move(why)};
   } else {
     counters_.calls_sent.fetch_add(1, std::memory_order_relaxed);
   }
@@ -97,6 +121,7 @@ void Engine::start_call(CallCommand& command) {
   deadlines_.push(Deadline{pending.deadline, command.id});
   pending_.emplace(command.id, std::move(pending));
   counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
+  return std::nullopt;
 }
 
 bool Engine::try_send_parked(const MessageId& id, PendingCall& call) {
@@ -150,6 +175,7 @@ void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failur
 int Engine::send_message(std::string_view routing_id, std::string_view id, wire::MessageType type,
                          zmq::message_t& body) {
   void* socket = router_.handle();
+  before_libzmq_send();
   if (zmq_send(socket, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return zmq_errno();
   // Once the routing frame is accepted the rest of the message cannot fail.
   const std::string_view type_frame = wire::type_frame(type);
