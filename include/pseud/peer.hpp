@@ -54,6 +54,12 @@ struct PeerOptions {
   /// frames make libzmq drop the connection; larger outbound calls fail with
   /// MessageTooLargeError before anything is sent.
   std::size_t max_message_size = 4 * 1024 * 1024;
+  /// Messages queued per connection in each direction (ZMQ_SNDHWM and
+  /// ZMQ_RCVHWM). libzmq returns send credit in halves of this, so it must be
+  /// well above the number of calls kept in flight. A call that finds the
+  /// queue full waits (within its timeout) for room; a reply that finds it
+  /// full is dropped and counted in PeerStats::unroutable_replies.
+  int queue_limit = 10000;
   /// Threads running handlers registered `blocking`.
   std::size_t worker_threads = 4;
   /// Put a description of the C++ exception in ERROR replies (off: the traceback is empty).

@@ -35,6 +35,8 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
   // presented it: a second one reusing it must not take its route.
   router_.set(zmq::sockopt::router_handover, auth_->authenticates_connections() ? 0 : 1);
   router_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options_.max_message_size));
+  router_.set(zmq::sockopt::sndhwm, options_.queue_limit);
+  router_.set(zmq::sockopt::rcvhwm, options_.queue_limit);
   if (!routing_id_.empty()) router_.set(zmq::sockopt::routing_id, routing_id_);
   if (role_ == PeerRole::client) router_.set(zmq::sockopt::probe_router, 1);
 

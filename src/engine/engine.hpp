@@ -145,9 +145,11 @@ class Engine final : private AuthHost, private HeartbeatHost {
     std::exception_ptr error;
   };
   bool try_direct_call(CallCommand& command);
+  bool try_direct_reply(ReplyCommand& reply);
   std::optional<Undelivered> start_call(CallCommand& command);
   void wake_if_router_readable();
   bool waits_for_route(const PendingCall& call) const;
+  bool should_park(int send_error, const PendingCall& call) const;
   std::string unreachable_text(const PendingCall& call) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
@@ -184,6 +186,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   // peer_table.cpp: connected peers, join and gone
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
   void peer_gone(std::string_view routing_id, std::string_view reason);
+  void remember_gone(const std::string& routing_id, Clock::time_point now);
+  bool recently_gone(std::string_view routing_id, Clock::time_point now) const;
 
   // AuthHost (auth_host.cpp)
   PeerRole role() const noexcept override { return role_; }
@@ -237,6 +241,10 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::map<std::string, Clock::time_point> reconnect_checks_;
   TextMap<std::string> user_routes_;  // authenticated user -> routing id
   TextMap<ConnectedPeer> peers_;      // routing id -> connected, authenticated peer
+  // Routing ids just declared gone, and until when: libzmq drops a closed
+  // connection's route a moment after reporting it, and a call sent in that
+  // window would be lost and time out instead of failing at once.
+  TextMap<Clock::time_point> recently_gone_;
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;

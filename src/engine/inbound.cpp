@@ -218,7 +218,8 @@ void Engine::handle_work(const wire::Envelope& envelope, const std::string& user
       wire::MessageType type;
       pseud::detail::WireBuffer body;
       run_handler(job->route, job->work, job->caller, type, body);
-      queue_.push(ReplyCommand{job->caller.routing_id, job->id, type, std::move(body), job->received});
+      ReplyCommand reply{job->caller.routing_id, job->id, type, std::move(body), job->received};
+      if (!try_direct_reply(reply)) queue_.push(std::move(reply));
     });
     if (queued) return;
     // No worker threads (worker_threads = 0): run it here rather than refuse it.

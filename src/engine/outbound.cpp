@@ -1,5 +1,6 @@
 // Layer 4 (engine): what the engine sends: calls, their completion, replies.
 
+#include <algorithm>
 #include <zmq.h>
 
 #include "engine/engine.hpp"
@@ -21,6 +22,11 @@ constexpr auto parked_retry_interval = 2ms;
 std::string Engine::resolve(const std::string& destination) const {
   if (auto it = user_routes_.find(destination); it != user_routes_.end()) return it->second;
   return destination;
+}
+
+bool Engine::should_park(int send_error, const PendingCall& call) const {
+  // EAGAIN: the connection's queue is full (queue_limit); room comes back as the peer reads.
+  return send_error == EAGAIN || (send_error == EHOSTUNREACH && waits_for_route(call));
 }
 
 bool Engine::waits_for_route(const PendingCall& call) const {
@@ -73,6 +79,14 @@ bool Engine::try_direct_call(CallCommand& command) {
   return true;
 }
 
+bool Engine::try_direct_reply(ReplyCommand& reply) {
+  std::unique_lock lock(state_mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || stopping_) return false;
+  send_handler_reply(reply.routing_id, reply.id, reply.type, std::move(reply.body), reply.received);
+  wake_if_router_readable();
+  return true;
+}
+
 void Engine::wake_if_router_readable() {
   // Sending may have consumed the notification the engine thread waits for.
   if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) queue_.wake();
@@ -93,14 +107,27 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
   pending.deadline = call.options.deadline.value_or(now + pending.timeout);
   pending.on_reply = std::move(call.on_reply);
   pending.wait_for_ready = call.options.wait_for_ready;
+  if (pending.deadline <= now) {
+    auto expired = failure<TimeoutError>("call to '" + pending.function + "' on " + in_quotes(pending.destination) +
+                                         ": its deadline had passed before it could be sent; nothing was sent");
+    return Undelivered{std::move(pending.on_reply), std::move(pending.function), std::move(expired)};
+  }
 
+  if (recently_gone(pending.routing_id, now) && !waits_for_route(pending)) {
+    auto gone = unreachable_error(pending);
+    return Undelivered{std::move(pending.on_reply), std::move(pending.function), std::move(gone)};
+  }
   zmq::message_t body = to_message(std::move(call.body));
   if (auth_->keeps_work_for_retry()) {
     pending.saved_body.emplace();
     pending.saved_body->copy(body);  // shares the bytes: zmq_msg_copy counts references
   }
-  const int error = send_message(pending.routing_id, command.id.view(), wire::MessageType::work, body);
-  if (error == EHOSTUNREACH && waits_for_route(pending)) {
+  // Behind parked calls a new one parks too, so calls still leave in order.
+  if (!parked_.empty()) retry_parked();
+  const int error = parked_.empty()
+                        ? send_message(pending.routing_id, command.id.view(), wire::MessageType::work, body)
+                        : EAGAIN;
+  if (should_park(error, pending)) {
     pending.parked_body.emplace(std::move(body));
     parked_.push_back(command.id);
     next_retry_ = now + parked_retry_interval;
@@ -131,7 +158,7 @@ bool Engine::try_send_parked(const MessageId& id, PendingCall& call) {
     counters_.calls_sent.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  if (error == EHOSTUNREACH && waits_for_route(call)) return false;
+  if (should_park(error, call)) return false;
   complete(id, nullptr,
            error == EHOSTUNREACH
                ? unreachable_error(call)
@@ -141,10 +168,16 @@ bool Engine::try_send_parked(const MessageId& id, PendingCall& call) {
 
 void Engine::retry_parked() {
   std::vector<MessageId> still_parked;
+  std::vector<std::string> full_routes;  // found full in this pass: the rest of their calls stay parked
   for (const MessageId& id : std::exchange(parked_, {})) {
     auto it = pending_.find(id);
     if (it == pending_.end() || !it->second.parked_body) continue;
-    if (!try_send_parked(id, it->second)) still_parked.push_back(id);
+    const std::string& route = it->second.routing_id;
+    if (std::find(full_routes.begin(), full_routes.end(), route) != full_routes.end() ||
+        !try_send_parked(id, it->second)) {
+      still_parked.push_back(id);
+      if (std::find(full_routes.begin(), full_routes.end(), route) == full_routes.end()) full_routes.push_back(route);
+    }
   }
   parked_ = std::move(still_parked);
   next_retry_ = Clock::now() + parked_retry_interval;

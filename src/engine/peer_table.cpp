@@ -12,6 +12,7 @@ void Engine::note_peer(std::string_view routing_id, const std::string& user, int
   const auto now = Clock::now();
   auto it = peers_.find(routing_id);
   if (it == peers_.end()) {
+    if (!recently_gone_.empty()) recently_gone_.erase(std::string(routing_id));
     ConnectedPeer peer;
     peer.state.routing_id.assign(routing_id);
     peer.state.user_id = user;
@@ -51,6 +52,7 @@ void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
     peers_mirror_.erase(state.routing_id);
   }
   std::erase_if(user_routes_, [&](const auto& route) { return route.second == state.routing_id; });
+  remember_gone(state.routing_id, Clock::now());
   auth_->forget(state.routing_id);
   heartbeat_->handle_timeout(*this, state);
   log(LogLevel::info, "pseud: peer '", printable(state.routing_id), "' is gone: ", reason);
@@ -64,6 +66,19 @@ void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
       log(LogLevel::error, "pseud: on_peer_gone threw: ", e.what());
     }
   }
+}
+
+void Engine::remember_gone(const std::string& routing_id, Clock::time_point now) {
+  constexpr auto memory = std::chrono::seconds(1);  // far longer than libzmq takes to drop the route
+  constexpr std::size_t prune_above = 256;
+  if (recently_gone_.size() >= prune_above) std::erase_if(recently_gone_, [&](const auto& e) { return e.second <= now; });
+  recently_gone_.insert_or_assign(routing_id, now + memory);
+}
+
+bool Engine::recently_gone(std::string_view routing_id, Clock::time_point now) const {
+  if (recently_gone_.empty()) return false;
+  const auto it = recently_gone_.find(routing_id);
+  return it != recently_gone_.end() && now < it->second;
 }
 
 std::vector<PeerInfo> Engine::connected_peers() const {
