@@ -103,7 +103,7 @@ void Engine::submit(OutgoingCall&& call) {
     return;
   }
   Command command = CallCommand{MessageId::generate(), std::move(call)};
-  if (!on_engine_thread() && try_direct_call(std::get<CallCommand>(command))) return;
+  if (try_direct_call(std::get<CallCommand>(command))) return;
   if (!queue_.push(std::move(command))) {
     auto& rejected = std::get<CallCommand>(command).call;
     deliver(rejected.on_reply, rejected.function, nullptr,

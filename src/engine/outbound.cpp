@@ -62,17 +62,24 @@ std::string Engine::unreachable_text(const PendingCall& call) const {
 }
 
 bool Engine::try_direct_call(CallCommand& command) {
-  std::unique_lock lock(state_mutex_, std::try_to_lock);
-  // Behind queued commands the call must wait its turn: calls from one thread
-  // leave in the order they were made.
-  if (!lock.owns_lock() || stopping_ || !queue_.empty()) return false;
-  auto failed = start_call(command);
-  wake_if_router_readable();
-  // A deadline (or parked-call retry) sooner than the engine's poll timeout.
-  if (const auto next = next_wake(); next && *next < planned_wake_) queue_.wake();
-  lock.unlock();
+  std::optional<Undelivered> failed;
+  if (on_engine_thread()) {
+    // From a handler or a completion: the engine thread holds the lock already.
+    if (stopping_) return false;
+    failed = start_call(command);
+  } else {
+    std::unique_lock lock(state_mutex_, std::try_to_lock);
+    // Behind queued commands the call must wait its turn: calls from one
+    // thread leave in the order they were made.
+    if (!lock.owns_lock() || stopping_ || !queue_.empty()) return false;
+    failed = start_call(command);
+    wake_if_router_readable();
+    // A deadline (or parked-call retry) sooner than the engine's poll timeout.
+    if (const auto next = next_wake(); next && *next < planned_wake_) queue_.wake();
+  }
   if (failed) {
-    // Completions run on the engine thread, as they would had the call been queued.
+    // Completions run on the engine thread, later, as they would had the call
+    // been queued (and a completion that calls again cannot recurse).
     auto run = [failed = std::move(*failed)] { deliver(failed.on_reply, failed.function, nullptr, failed.error); };
     if (!queue_.push(TaskCommand{run})) run();
   }
@@ -179,6 +186,8 @@ void Engine::retry_parked() {
       if (std::find(full_routes.begin(), full_routes.end(), route) == full_routes.end()) full_routes.push_back(route);
     }
   }
+  // Calls parked meanwhile (by completions that called again) go after the older ones.
+  still_parked.insert(still_parked.end(), parked_.begin(), parked_.end());
   parked_ = std::move(still_parked);
   next_retry_ = Clock::now() + parked_retry_interval;
 }

@@ -15,6 +15,33 @@ std::string_view text_of(const msgpack::object& o) noexcept {
                                       : std::string_view{o.via.bin.ptr, o.via.bin.size};
 }
 
+// msgpack-c leaves the pointer of an empty str null when no length field
+// came before it in the body ("91 a0"); copying such an object
+// (msgpack::clone, as call<object_handle> does) then hands memcpy a null
+// source, which is undefined. Point every empty str and bin at storage.
+void give_empty_strings_storage(msgpack::object& o) noexcept {
+  static constexpr char no_bytes[1] = {};
+  switch (o.type) {
+    case msgpack::type::STR:
+      if (!o.via.str.ptr) o.via.str.ptr = no_bytes;
+      return;
+    case msgpack::type::BIN:
+      if (!o.via.bin.ptr) o.via.bin.ptr = no_bytes;
+      return;
+    case msgpack::type::ARRAY:
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) give_empty_strings_storage(o.via.array.ptr[i]);
+      return;
+    case msgpack::type::MAP:
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        give_empty_strings_storage(o.via.map.ptr[i].key);
+        give_empty_strings_storage(o.via.map.ptr[i].val);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 }  // namespace
 
 std::variant<msgpack::object_handle, BodyError> unpack_body(std::string_view bytes) noexcept {
@@ -26,6 +53,9 @@ std::variant<msgpack::object_handle, BodyError> unpack_body(std::string_view byt
     std::size_t offset = 0;
     msgpack::object_handle handle = msgpack::unpack(bytes.data(), n, offset, nullptr, nullptr, limit);
     if (offset != n) return BodyError::trailing_bytes;
+    msgpack::object top = handle.get();
+    give_empty_strings_storage(top);  // recursion bounded by the scan's depth limit
+    handle.set(top);
     return handle;
   } catch (const msgpack::insufficient_bytes&) {
     return BodyError::truncated;

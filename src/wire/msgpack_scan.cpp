@@ -149,10 +149,11 @@ std::optional<BodyError> scan(std::string_view bytes, std::size_t max_depth, boo
     bool invalid = false;
     if (!read_header(in, header, invalid)) return invalid ? BodyError::invalid_byte : BodyError::truncated;
     if (!in.skip(header.payload)) return BodyError::truncated;
-    if (!header.container || header.children == 0) continue;
+    if (!header.container) continue;
     // Every child takes at least one byte: a larger count cannot be honest.
     if (header.children > in.remaining()) return BodyError::truncated;
-    if (depth + 1 > max_depth) return BodyError::too_deep;
+    if (depth + 1 > max_depth) return BodyError::too_deep;  // an empty container is a level too
+    if (header.children == 0) continue;
     pending[++depth] = header.children;
     is_map[depth] = header.is_map;
   }

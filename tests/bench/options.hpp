@@ -1,0 +1,64 @@
+#pragma once
+// pseud-bench's command line: the matrix of configurations to measure and how.
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+enum class Impl { pseud, floor };
+enum class Transport { tcp, ipc, inproc };
+enum class Mode { latency, throughput };
+
+const char* name_of(Impl impl) noexcept;
+const char* name_of(Transport transport) noexcept;
+const char* name_of(Mode mode) noexcept;
+
+/// One configuration: what a repetition measures.
+struct Config {
+  Transport transport = Transport::tcp;
+  std::size_t payload = 16;
+  Mode mode = Mode::latency;
+  std::size_t window = 1;  ///< calls in flight per peer (1 in latency mode)
+  bool curve = false;
+  std::size_t peers = 1;
+  int hwm = -1;  ///< ZMQ_SNDHWM and ZMQ_RCVHWM of every socket; -1 leaves libzmq's default (1000)
+};
+
+/// The whole command line.
+struct Options {
+  std::vector<Transport> transports{Transport::tcp, Transport::ipc, Transport::inproc};
+  std::vector<std::size_t> payloads{16, 1024, 65536};
+  std::vector<Mode> modes{Mode::latency, Mode::throughput};
+  std::vector<std::size_t> windows{1000};
+  std::vector<bool> curves{false, true};
+  std::vector<std::size_t> peers{1};
+  int hwm = 10000;  // pseud's default PeerOptions::queue_limit, so the floor queues as much as pseud
+  bool floor = false;
+  bool verbose = false;
+  bool quick = false;
+  int reps = 5;
+  std::chrono::milliseconds duration{1000};
+  std::chrono::milliseconds warmup{200};
+  bool help = false;
+};
+
+/// A command line pseud-bench refuses; what() says why.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Parses the user-facing options (argv[1..]). Throws UsageError.
+Options parse_options(const std::vector<std::string>& args);
+
+/// The configurations the options describe, in the order they are measured
+/// (CURVE is skipped for inproc, where libzmq runs no security mechanism).
+std::vector<Config> expand_matrix(const Options& options);
+
+/// The --help text.
+std::string help_text();
+
+}  // namespace bench
