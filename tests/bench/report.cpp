@@ -1,0 +1,118 @@
+#include "report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace bench {
+
+namespace {
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::string number(double value, int decimals) {
+  if (!std::isfinite(value)) return "null";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", byte);
+      out += escape;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// "transport": .., "payload": .., "mode": .., "window": .., "curve": .., "peers": ..
+std::string config_fields(const Config& c) {
+  return std::string("\"transport\": \"") + name_of(c.transport) + "\", \"payload\": " + std::to_string(c.payload) +
+         ", \"mode\": \"" + name_of(c.mode) + "\", \"window\": " + std::to_string(c.window) +
+         ", \"curve\": " + (c.curve ? "true" : "false") + ", \"peers\": " + std::to_string(c.peers) +
+         (c.hwm >= 0 ? ", \"hwm\": " + std::to_string(c.hwm) : std::string());
+}
+
+double ratio(double pseud, double floor) { return floor > 0 ? pseud / floor : NAN; }
+
+}  // namespace
+
+Measurement medians(const std::vector<Measurement>& reps) {
+  if (reps.empty()) return {};
+  std::vector<double> calls, p50, p99, rate, rss;
+  for (const Measurement& m : reps) {
+    calls.push_back(static_cast<double>(m.calls));
+    p50.push_back(m.p50_us);
+    p99.push_back(m.p99_us);
+    rate.push_back(m.calls_per_s);
+    rss.push_back(static_cast<double>(m.rss_kib));
+  }
+  Measurement out;
+  out.calls = static_cast<std::uint64_t>(median(calls));
+  out.p50_us = median(p50);
+  out.p99_us = median(p99);
+  out.calls_per_s = median(rate);
+  out.rss_kib = static_cast<long>(median(rss));
+  return out;
+}
+
+std::string result_line(const Config& config, Impl impl, const Measurement& m, int reps, std::optional<int> rep) {
+  std::string line = std::string("{\"impl\": \"") + name_of(impl) + "\", " + config_fields(config) +
+                     ", \"p50_us\": " + number(m.p50_us, 2) + ", \"p99_us\": " + number(m.p99_us, 2) +
+                     ", \"calls_per_s\": " + number(m.calls_per_s, 0) + ", \"rss_kib\": " + std::to_string(m.rss_kib) +
+                     ", \"reps\": " + std::to_string(reps);
+  if (rep) line += ", \"rep\": " + std::to_string(*rep);
+  return line + "}";
+}
+
+std::string summary_line(const Config& config, const std::vector<Measurement>& pseud_reps,
+                         const std::vector<Measurement>& floor_reps, int failed_reps) {
+  const bool measured = !pseud_reps.empty() && !floor_reps.empty();
+  const Measurement pseud = medians(pseud_reps);
+  const Measurement floor = medians(floor_reps);
+  const double p50 = measured ? ratio(pseud.p50_us, floor.p50_us) : NAN;
+  const double p99 = measured ? ratio(pseud.p99_us, floor.p99_us) : NAN;
+  const double rate = measured ? ratio(pseud.calls_per_s, floor.calls_per_s) : NAN;
+  std::string met;
+  std::string target;
+  if (failed_reps > 0) {
+    met = "false";
+    target = "every repetition succeeds";
+  } else if (config.transport == Transport::inproc) {
+    met = "null";
+    target = "none for inproc";
+  } else if (config.mode == Mode::latency) {
+    met = p50 <= 1.15 && p99 <= 1.3 ? "true" : "false";
+    target = "p50_ratio <= 1.15, p99_ratio <= 1.3";
+  } else {
+    const double minimum = config.curve ? 0.8 : 0.6;
+    met = rate >= minimum ? "true" : "false";
+    target = std::string("throughput_ratio >= ") + (config.curve ? "0.8" : "0.6");
+  }
+  return "{\"summary\": {" + config_fields(config) + "}, \"p50_ratio\": " + number(p50, 3) +
+         ", \"p99_ratio\": " + number(p99, 3) + ", \"throughput_ratio\": " + number(rate, 3) + ", \"met\": " + met +
+         ", \"target\": " + quoted(target) +
+         ", \"failed_reps\": " + std::to_string(failed_reps) + "}";
+}
+
+std::string error_line(const Config& config, Impl impl, int rep, const std::string& why) {
+  return "{\"error\": " + quoted(why) + ", \"impl\": \"" + name_of(impl) + "\", \"rep\": " + std::to_string(rep) +
+         ", " + config_fields(config) + "}";
+}
+
+}  // namespace bench

@@ -1,0 +1,30 @@
+#pragma once
+// pseud-bench's output: one JSON line per result, per summary, per error.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "measure.hpp"
+#include "options.hpp"
+
+namespace bench {
+
+/// Medians, field by field, of the repetitions of one impl.
+Measurement medians(const std::vector<Measurement>& reps);
+
+/// {"impl", "transport", "payload", "mode", "window", "curve", "peers", "p50_us",
+///  "p99_us", "calls_per_s", "rss_kib", "reps"} plus "rep" for a single repetition.
+std::string result_line(const Config& config, Impl impl, const Measurement& m, int reps, std::optional<int> rep = {});
+
+/// {"summary": {config}, "p50_ratio", "p99_ratio", "throughput_ratio", "met", "target", "failed_reps"}:
+/// pseud's medians over the floor's, judged against the targets.
+/// Ratios are null when a side has no successful repetition; any failed
+/// repetition makes "met" false.
+std::string summary_line(const Config& config, const std::vector<Measurement>& pseud,
+                         const std::vector<Measurement>& floor, int failed_reps);
+
+/// {"error": why, "impl", "rep", config...}.
+std::string error_line(const Config& config, Impl impl, int rep, const std::string& why);
+
+}  // namespace bench
