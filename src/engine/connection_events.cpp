@@ -87,11 +87,10 @@ void Engine::on_client_event(int event, std::string endpoint) {
 void Engine::on_server_event(int event, int value, const std::string& endpoint) {
   if (event == ZMQ_EVENT_DISCONNECTED) {
     // The value is the closed connection's descriptor: whoever spoke through it is gone.
-    std::vector<std::string> gone;
-    for (const auto& [routing_id, peer] : peers_) {
-      if (peer.fd == value) gone.push_back(routing_id);
+    if (auto owner = fd_owners_.find(value); owner != fd_owners_.end()) {
+      const std::string routing_id = owner->second;
+      peer_gone(routing_id, "its connection closed");
     }
-    for (const auto& routing_id : gone) peer_gone(routing_id, "its connection closed");
   } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
              event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
     log(LogLevel::info, "pseud: refused a connection on ", endpoint, " (", failure_reason(endpoint, event), ")");

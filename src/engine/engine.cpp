@@ -37,6 +37,10 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
   router_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options_.max_message_size));
   router_.set(zmq::sockopt::sndhwm, options_.queue_limit);
   router_.set(zmq::sockopt::rcvhwm, options_.queue_limit);
+  // libzmq's default accept backlog (100) overflows when thousands of clients
+  // connect at once, and their handshakes then stall for seconds. The kernel
+  // caps this at net.core.somaxconn.
+  router_.set(zmq::sockopt::backlog, 4096);
   if (!routing_id_.empty()) router_.set(zmq::sockopt::routing_id, routing_id_);
   if (role_ == PeerRole::client) router_.set(zmq::sockopt::probe_router, 1);
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <deque>
 #include <queue>
 #include <map>
 #include <set>
@@ -245,6 +246,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   // connection's route a moment after reporting it, and a call sent in that
   // window would be lost and time out instead of failing at once.
   TextMap<Clock::time_point> recently_gone_;
+  std::deque<std::pair<Clock::time_point, std::string>> gone_expiry_;  // recently_gone_ in expiry order
+  std::unordered_map<int, std::string> fd_owners_;  // connection fd -> the routing id that spoke through it
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;

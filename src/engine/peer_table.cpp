@@ -37,7 +37,13 @@ void Engine::note_peer(std::string_view routing_id, const std::string& user, int
   }
   PeerState& state = it->second.state;
   state.last_heard = now;
-  if (fd >= 0) it->second.fd = fd;
+  if (fd >= 0 && fd != it->second.fd) {
+    if (auto old = fd_owners_.find(it->second.fd); old != fd_owners_.end() && old->second == routing_id) {
+      fd_owners_.erase(old);
+    }
+    it->second.fd = fd;
+    fd_owners_.insert_or_assign(fd, it->first);
+  }
   if (heartbeat) state.sends_heartbeats = true;
   heartbeat_->handle_heartbeat(*this, state);
 }
@@ -46,6 +52,9 @@ void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
   auto it = peers_.find(routing_id);
   if (it == peers_.end()) return;
   const PeerState state = std::move(it->second.state);
+  if (auto owner = fd_owners_.find(it->second.fd); owner != fd_owners_.end() && owner->second == routing_id) {
+    fd_owners_.erase(owner);
+  }
   peers_.erase(it);
   {
     std::lock_guard lock(peers_mirror_mutex_);
@@ -70,9 +79,13 @@ void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
 
 void Engine::remember_gone(const std::string& routing_id, Clock::time_point now) {
   constexpr auto memory = std::chrono::seconds(1);  // far longer than libzmq takes to drop the route
-  constexpr std::size_t prune_above = 256;
-  if (recently_gone_.size() >= prune_above) std::erase_if(recently_gone_, [&](const auto& e) { return e.second <= now; });
+  while (!gone_expiry_.empty() && gone_expiry_.front().first <= now) {
+    auto it = recently_gone_.find(gone_expiry_.front().second);
+    if (it != recently_gone_.end() && it->second <= now) recently_gone_.erase(it);
+    gone_expiry_.pop_front();
+  }
   recently_gone_.insert_or_assign(routing_id, now + memory);
+  gone_expiry_.emplace_back(now + memory, routing_id);
 }
 
 bool Engine::recently_gone(std::string_view routing_id, Clock::time_point now) const {
