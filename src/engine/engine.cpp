@@ -216,6 +216,10 @@ void Engine::process(Command& command) {
 
 void Engine::sweep_if_due(Clock::time_point now) {
   if (!sweep_interval_ || now < next_sweep_) return;
+  // Messages still waiting in the socket would show their senders alive: an
+  // engine behind on its input must not declare peers gone for silence. It
+  // waits for the backlog to clear, for one interval at most.
+  if (now < next_sweep_ + *sweep_interval_ && (router_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return;
   next_sweep_ = now + *sweep_interval_;
   try {
     heartbeat_->sweep(*this, now);

@@ -155,6 +155,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
   void complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
+  void rebuild_deadlines();
   enum class Failure { unreachable, handshake, gone };
   static std::exception_ptr make_failure(Failure kind, std::string message);
   std::exception_ptr unreachable_error(const PendingCall& call) const;

@@ -197,9 +197,19 @@ void Engine::complete(const MessageId& id, const msgpack::object* value, std::ex
   if (it == pending_.end()) return;
   PendingCall call = std::move(it->second);
   pending_.erase(it);
+  // Deadlines of completed calls stay in the heap until due; at a high call
+  // rate with long timeouts that grows without bound, so rebuild it now and then.
+  if (deadlines_.size() > 2 * pending_.size() + 1024) rebuild_deadlines();
   counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
   call.cancel.reset();
   deliver(call.on_reply, call.function, value, std::move(error));
+}
+
+void Engine::rebuild_deadlines() {
+  std::vector<Deadline> live;
+  live.reserve(pending_.size());
+  for (const auto& [id, call] : pending_) live.push_back(Deadline{call.deadline, id});
+  deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(live));
 }
 
 void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failure kind, const std::string& why) {

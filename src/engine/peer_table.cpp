@@ -9,6 +9,20 @@
 namespace pseud::detail {
 
 void Engine::note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req) {
+  if (fd >= 0) {
+    auto owner = fd_owners_.find(fd);
+    if (owner != fd_owners_.end() && owner->second != routing_id) {
+      // The descriptor number was reused: the connection that had it closed,
+      // and its DISCONNECTED event is queued by now. Take it before this
+      // peer's messages, so the late event cannot hit the new connection.
+      drain_monitor();
+      owner = fd_owners_.find(fd);
+      if (owner != fd_owners_.end() && owner->second != routing_id) {
+        const std::string previous = owner->second;
+        peer_gone(previous, "its connection closed");
+      }
+    }
+  }
   const auto now = Clock::now();
   auto it = peers_.find(routing_id);
   if (it == peers_.end()) {

@@ -55,7 +55,8 @@ class FloorServer final : public LoadServer {
     const std::int64_t max_size = 4 * 1024 * 1024;
     check(zmq_setsockopt(router_, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size), "ZMQ_MAXMSGSIZE");
     check(zmq_setsockopt(router_, ZMQ_ROUTING_ID, server_name.data(), server_name.size()), "ZMQ_ROUTING_ID");
-    if (options.backlog > 0) set_int(router_, ZMQ_BACKLOG, static_cast<int>(options.backlog));
+    // The same accept backlog as a pseud++ server (4096) unless told otherwise.
+    set_int(router_, ZMQ_BACKLOG, options.backlog > 0 ? static_cast<int>(options.backlog) : 4096);
     if (curve) {
       set_int(router_, ZMQ_CURVE_SERVER, 1);
       check(zmq_setsockopt(router_, ZMQ_CURVE_SECRETKEY, options.server_keys.secret_key.data(), 32), "secret key");

@@ -16,7 +16,7 @@ namespace pseud::load {
 
 struct ServerOptions {
   bool liveness = false;                   ///< pseud: the liveness backend at its default interval, else noop
-  std::size_t backlog = 0;                 ///< ZMQ_BACKLOG of the listening socket; 0: libzmq's default
+  std::size_t backlog = 0;                 ///< ZMQ_BACKLOG of the listening socket; 0: 4096, as a pseud++ server
   KeyPair server_keys;                     ///< CURVE when not empty
   std::vector<std::string> client_public;  ///< CURVE: the keys to trust (32 bytes each)
 };
