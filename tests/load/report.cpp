@@ -122,7 +122,7 @@ std::vector<Verdict> report(const std::vector<ScenarioResult>& results, const Ta
       verdicts.push_back({std::string("connect + first call, ") + (curve ? "CURVE" : "plain") + ", " +
                               (liveness ? "liveness" : "noop") + ": <= " + std::to_string(static_cast<int>(limit)) +
                               " s, or <= 1.15x the floor",
-                          met, false, busy});
+                          met, false, busy, /*reported_only=*/curve});
     }
   }
 
@@ -210,7 +210,8 @@ std::vector<Verdict> report(const std::vector<ScenarioResult>& results, const Ta
     line.number("others_cpu_pct", with->paired->others_pct, 1);
     line.number("target_max", targets.heartbeat_cost_pct, 0).boolean("met", met).boolean("inconclusive", busy);
     print(line);
-    verdicts.push_back({"heartbeats at the default interval: <= 5 % of server CPU per call", met, false, busy});
+    verdicts.push_back({"heartbeats at the default interval: <= 5 % of server CPU per call", met, false, busy,
+                        /*reported_only=*/true});
   } else if (const auto* alone = find(results, "pseud", false, true, peers); alone && alone->solo && without && without->solo) {
     // Not loaded together: the machine was too busy for a fair comparison (see run_role.cpp).
     print(JsonLine()

@@ -28,6 +28,9 @@ struct Verdict {
   bool met = false;
   bool correctness = false;   ///< the only kind asserted under sanitizers (speed and size figures mean little there)
   bool inconclusive = false;  ///< measured while the machine was busy (see busy_machine_pct)
+  /// A target pseud++ does not reliably meet yet (README, Performance): its
+  /// figure is printed with "(not asserted)", so CI tracks it without failing.
+  bool reported_only = false;
 };
 
 /// Prints the report on stdout; returns one verdict per target that could be evaluated.
