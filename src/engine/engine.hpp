@@ -188,6 +188,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   // peer_table.cpp: connected peers, join and gone
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
   void peer_gone(std::string_view routing_id, std::string_view reason);
+  void disown_fd(int fd, std::string_view routing_id);
   void remember_gone(const std::string& routing_id, Clock::time_point now);
   bool recently_gone(std::string_view routing_id, Clock::time_point now) const;
 

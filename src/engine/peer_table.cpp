@@ -52,9 +52,7 @@ void Engine::note_peer(std::string_view routing_id, const std::string& user, int
   PeerState& state = it->second.state;
   state.last_heard = now;
   if (fd >= 0 && fd != it->second.fd) {
-    if (auto old = fd_owners_.find(it->second.fd); old != fd_owners_.end() && old->second == routing_id) {
-      fd_owners_.erase(old);
-    }
+    disown_fd(it->second.fd, routing_id);
     it->second.fd = fd;
     fd_owners_.insert_or_assign(fd, it->first);
   }
@@ -66,9 +64,7 @@ void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
   auto it = peers_.find(routing_id);
   if (it == peers_.end()) return;
   const PeerState state = std::move(it->second.state);
-  if (auto owner = fd_owners_.find(it->second.fd); owner != fd_owners_.end() && owner->second == routing_id) {
-    fd_owners_.erase(owner);
-  }
+  disown_fd(it->second.fd, routing_id);
   peers_.erase(it);
   {
     std::lock_guard lock(peers_mirror_mutex_);
@@ -89,6 +85,11 @@ void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
       log(LogLevel::error, "pseud: on_peer_gone threw: ", e.what());
     }
   }
+}
+
+void Engine::disown_fd(int fd, std::string_view routing_id) {
+  // Only if it is still this peer's: the number may already belong to a newer connection.
+  if (auto owner = fd_owners_.find(fd); owner != fd_owners_.end() && owner->second == routing_id) fd_owners_.erase(owner);
 }
 
 void Engine::remember_gone(const std::string& routing_id, Clock::time_point now) {

@@ -80,6 +80,17 @@ struct Arena {
   std::string endpoint;
 };
 
+// One call and its client gone: the process-wide context and its I/O thread
+// exist from here on, so the baselines taken next include them.
+void warm_up(const Arena& arena) {
+  {
+    Client client("server");
+    client.connect(arena.endpoint);
+    ASSERT_EQ(client.call<int>("add", 1, 1, CallOptions{.timeout = bound}), 2);
+  }
+  ASSERT_TRUE(test::eventually([&] { return arena.server->connected_peers().empty(); }, bound));
+}
+
 struct Percentiles {
   double p50 = 0, p99 = 0, max = 0;
 };
@@ -96,12 +107,7 @@ Percentiles percentiles(std::vector<double> values) {
 TEST(Cycles, ReconnectThenCallAlwaysSucceeds) {
   const long cycles = count(1000, 1000, 1000);
   Arena arena;
-  {  // warm-up: the process-wide context and its I/O thread exist from here on
-    Client client("server");
-    client.connect(arena.endpoint);
-    ASSERT_EQ(client.call<int>("add", 1, 1, CallOptions{.timeout = bound}), 2);
-  }
-  ASSERT_TRUE(test::eventually([&] { return arena.server->connected_peers().empty(); }, bound));
+  ASSERT_NO_FATAL_FAILURE(warm_up(arena));
   const int baseline_fds = open_fds();
   const long baseline_threads = thread_count();
 
@@ -148,12 +154,7 @@ TEST(Cycles, ConnectDisconnectReturnsDescriptorsAndTablesToBaseline) {
   const long cycles = count(10000, 10000, 5000);
   const long checkpoints = 10;
   Arena arena;
-  {
-    Client client("server");
-    client.connect(arena.endpoint);
-    ASSERT_EQ(client.call<int>("add", 1, 1, CallOptions{.timeout = bound}), 2);
-  }
-  ASSERT_TRUE(test::eventually([&] { return arena.server->connected_peers().empty(); }, bound));
+  ASSERT_NO_FATAL_FAILURE(warm_up(arena));
   const int baseline_fds = open_fds();
   const long baseline_threads = thread_count();
   const long baseline_rss = rss_kib();
