@@ -189,13 +189,13 @@ void Engine::process(Command& command) {
         } else if constexpr (std::is_same_v<T, ReplyCommand>) {
           send_handler_reply(c.routing_id, c.id, c.type, std::move(c.body), c.received);
         } else if constexpr (std::is_same_v<T, CancelCommand>) {
-          complete(c.id, nullptr, std::make_exception_ptr(CancelledError("the call was cancelled")));
+          complete(c.id, nullptr, failure<CancelledError>("the call was cancelled"));
         } else if constexpr (std::is_same_v<T, BindCommand>) {
           try {
             router_.bind(c.endpoint);
             c.done.set_value(router_.get(zmq::sockopt::last_endpoint));
           } catch (const zmq::error_t& e) {
-            c.done.set_exception(std::make_exception_ptr(Error("cannot bind " + c.endpoint + ": " + e.what())));
+            c.done.set_exception(failure<Error>("cannot bind " + c.endpoint + ": " + e.what()));
           }
         } else if constexpr (std::is_same_v<T, TaskCommand>) {
           c.run();
@@ -205,7 +205,7 @@ void Engine::process(Command& command) {
             route_failure_.clear();
             c.done.set_value();
           } catch (const zmq::error_t& e) {
-            c.done.set_exception(std::make_exception_ptr(Error("cannot connect to " + c.endpoint + ": " + e.what())));
+            c.done.set_exception(failure<Error>("cannot connect to " + c.endpoint + ": " + e.what()));
           }
         } else {
           stopping_ = true;
@@ -257,21 +257,21 @@ void Engine::fire_deadlines() {
     std::string why = "call to '" + call.function + "' on " + in_quotes(call.destination) + " got no reply within " +
                       std::to_string(call.timeout.count()) + " ms";
     if (call.parked_body) why += " (never sent: the peer did not connect in time)";
-    complete(due.id, nullptr, std::make_exception_ptr(TimeoutError(why)));
+    complete(due.id, nullptr, failure<TimeoutError>(why));
   }
 }
 
 void Engine::shut_down() {
-  const auto stopped = std::make_exception_ptr(PeerStoppedError("the peer was stopped before the reply arrived"));
+  const auto stopped = failure<PeerStoppedError>("the peer was stopped before the reply arrived");
   while (!pending_.empty()) complete(pending_.begin()->first, nullptr, stopped);
   for (Command& command : queue_.close()) {
     if (auto* call = std::get_if<CallCommand>(&command)) {
       deliver(call->call.on_reply, call->call.function, nullptr,
               failure<PeerStoppedError>("call to '" + call->call.function + "': the peer is stopped"));
     } else if (auto* bind = std::get_if<BindCommand>(&command)) {
-      bind->done.set_exception(std::make_exception_ptr(PeerStoppedError("bind: the peer is stopped")));
+      bind->done.set_exception(failure<PeerStoppedError>("bind: the peer is stopped"));
     } else if (auto* connect = std::get_if<ConnectCommand>(&command)) {
-      connect->done.set_exception(std::make_exception_ptr(PeerStoppedError("connect: the peer is stopped")));
+      connect->done.set_exception(failure<PeerStoppedError>("connect: the peer is stopped"));
     }
   }
   pool_.close();

@@ -35,6 +35,9 @@ inline void deliver(const ReplyHandler& on_reply, std::string_view function, con
   }
 }
 
+/// The error as an exception_ptr, for handing to another thread. The exception
+/// is built and its temporary destroyed here, before the hand-off: a temporary
+/// outliving it would share its message buffer with the copy the caller reads.
 template <class E>
 std::exception_ptr failure(std::string message) {
   return std::make_exception_ptr(E(std::move(message)));

@@ -291,9 +291,9 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
   auto unpacked = wire::unpack_body(envelope.message.body);
   if (auto* error = std::get_if<wire::BodyError>(&unpacked)) {
     counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
-    complete(*id, nullptr, std::make_exception_ptr(ProtocolError(
+    complete(*id, nullptr, failure<ProtocolError>(
                                "undecodable " + std::string(wire::message_type_name(envelope.message.type)) +
-                               " reply: " + std::string(wire::body_error_text(*error)))));
+                               " reply: " + std::string(wire::body_error_text(*error))));
     return;
   }
   const msgpack::object& value = std::get<msgpack::object_handle>(unpacked).get();
@@ -304,7 +304,7 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
   auto error = wire::decode_error(value);
   if (!error) {
     counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
-    complete(*id, nullptr, std::make_exception_ptr(ProtocolError("malformed ERROR reply: expected three strings")));
+    complete(*id, nullptr, failure<ProtocolError>("malformed ERROR reply: expected three strings"));
     return;
   }
   complete(*id, nullptr, remote_exception(std::move(*error)));
