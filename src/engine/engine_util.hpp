@@ -11,6 +11,7 @@
 
 #include "log.hpp"
 #include "pseud/call.hpp"
+#include "sanitizers/libzmq_handoff.hpp"
 
 namespace pseud::detail {
 
@@ -18,7 +19,13 @@ namespace pseud::detail {
 inline zmq::message_t to_message(pseud::detail::WireBuffer&& buffer) {
   const std::size_t size = buffer.size();
   char* data = buffer.release();
-  return zmq::message_t(data, size, [](void* bytes, void*) { std::free(bytes); }, nullptr);
+  return zmq::message_t(
+      data, size,
+      [](void* bytes, void*) {
+        before_freeing_a_sent_buffer();
+        std::free(bytes);
+      },
+      nullptr);
 }
 
 inline std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }

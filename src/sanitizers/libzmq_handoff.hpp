@@ -3,7 +3,8 @@
 // it uninstrumented): a message sent on one thread and received on another
 // looks unordered, and so does everything the sender wrote before sending.
 // These two calls tell TSan what libzmq guarantees: a send happens before the
-// receive that returns it. In any other build they compile to nothing.
+// receive that returns it, and before libzmq's I/O thread frees a buffer we
+// handed it without copying. In any other build they compile to nothing.
 
 #if defined(__SANITIZE_THREAD__)
 #define PSEUD_TSAN 1
@@ -24,9 +25,11 @@ namespace pseud::detail {
 inline char libzmq_handoff_token;  // one process-wide token: coarse, but never misses an edge
 inline void before_libzmq_send() noexcept { __tsan_release(&libzmq_handoff_token); }
 inline void after_libzmq_receive() noexcept { __tsan_acquire(&libzmq_handoff_token); }
+inline void before_freeing_a_sent_buffer() noexcept { __tsan_acquire(&libzmq_handoff_token); }
 #else
 inline void before_libzmq_send() noexcept {}
 inline void after_libzmq_receive() noexcept {}
+inline void before_freeing_a_sent_buffer() noexcept {}
 #endif
 
 }  // namespace pseud::detail
