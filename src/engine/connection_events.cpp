@@ -105,6 +105,7 @@ void Engine::reconnect_stalled_endpoints() {
       continue;
     }
     log(LogLevel::info, "pseud: reconnecting to ", it->first, " (libzmq gave up on it)");
+    router_touched_ = true;
     try {
       router_.disconnect(it->first);
     } catch (const zmq::error_t&) {

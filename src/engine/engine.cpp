@@ -1,5 +1,10 @@
 #include "engine/engine.hpp"
 
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <zmq.h>
 
 #include "engine/engine_util.hpp"
@@ -139,27 +144,38 @@ PeerStats Engine::stats() const {
 void Engine::run() {
   std::vector<Command> batch;
   std::unique_lock lock(state_mutex_);
-  // The router is polled through its notification fd rather than as a socket,
-  // because other threads may send on it (under the lock) while this one
-  // waits. That fd only says "look again": whoever touches the socket checks
-  // ZMQ_EVENTS afterwards (here, and in wake_if_router_readable).
+  run_lock_ = &lock;
+  // Both sockets are polled through their notification fds rather than as
+  // sockets: zmq_poll would ask each socket for its events before and after
+  // every wait, a system call each, on every round trip. The router's fd also
+  // lets other threads send on it (under the lock) while this one waits. That
+  // fd only says "look again", and any call that processes the socket's
+  // commands (a send included) may consume the signal of a message that then
+  // goes unannounced: so after sending, the socket is read until it would
+  // block before the engine sleeps (router_touched_), and callers that send
+  // do the same check (wake_if_router_readable).
   const int router_fd = router_.get(zmq::sockopt::fd);
+  const int monitor_fd = monitor_.get(zmq::sockopt::fd);
+  router_touched_ = true;
+  drain_monitor();
   while (!stopping_) {
-    const bool readable = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
-    const long timeout = readable ? 0 : next_timeout_ms();
-    planned_wake_ = timeout < 0 ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(timeout);
-    zmq_pollitem_t items[3] = {{nullptr, router_fd, ZMQ_POLLIN, 0},
-                               {nullptr, queue_.fd(), ZMQ_POLLIN, 0},
-                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+    if (router_touched_) drain_router();
+    const auto before_wait = Clock::now();
+    planned_wake_ = router_unread_ ? before_wait : planned_wake(before_wait);
+    const long timeout =
+        planned_wake_ == Clock::time_point::max()
+            ? -1
+            : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(planned_wake_ - before_wait).count());
+    pollfd fds[3] = {{router_fd, POLLIN, 0}, {queue_.fd(), POLLIN, 0}, {monitor_fd, POLLIN, 0}};
     lock.unlock();
-    const int polled = zmq_poll(items, 3, timeout);
+    const int polled = ::poll(fds, 3, static_cast<int>(timeout));
     lock.lock();
     if (polled < 0) {
-      if (zmq_errno() == EINTR) continue;
-      log(LogLevel::error, "pseud: engine poll failed: ", zmq_strerror(zmq_errno()), "; stopping");
+      if (errno == EINTR) continue;
+      log(LogLevel::error, "pseud: engine poll failed: ", std::strerror(errno), "; stopping");
       break;
     }
-    if (items[1].revents & ZMQ_POLLIN) {
+    if (fds[1].revents & POLLIN) {
       queue_.take_all(batch);
       for (Command& command : batch) {
         try {
@@ -169,8 +185,8 @@ void Engine::run() {
         }
       }
     }
-    if (readable || (items[0].revents & ZMQ_POLLIN)) drain_router();
-    if (items[2].revents & ZMQ_POLLIN) drain_monitor();
+    if (router_unread_ || router_touched_ || (fds[0].revents & POLLIN)) drain_router();
+    if (fds[2].revents & POLLIN) drain_monitor();
     if (!parked_.empty() && Clock::now() >= next_retry_) retry_parked();
     if (!reconnect_checks_.empty()) reconnect_stalled_endpoints();
     const auto now = Clock::now();
@@ -192,6 +208,7 @@ void Engine::process(Command& command) {
           complete(c.id, nullptr, failure<CancelledError>("the call was cancelled"));
         } else if constexpr (std::is_same_v<T, BindCommand>) {
           try {
+            router_touched_ = true;
             router_.bind(c.endpoint);
             c.done.set_value(router_.get(zmq::sockopt::last_endpoint));
           } catch (const zmq::error_t& e) {
@@ -201,6 +218,7 @@ void Engine::process(Command& command) {
           c.run();
         } else if constexpr (std::is_same_v<T, ConnectCommand>) {
           try {
+            router_touched_ = true;
             router_.connect(c.endpoint);
             route_failure_.clear();
             c.done.set_value();
@@ -219,6 +237,7 @@ void Engine::sweep_if_due(Clock::time_point now) {
   // Messages still waiting in the socket would show their senders alive: an
   // engine behind on its input must not declare peers gone for silence. It
   // waits for the backlog to clear, for one interval at most.
+  router_touched_ = true;  // asking for events processes the socket's commands
   if (now < next_sweep_ + *sweep_interval_ && (router_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return;
   next_sweep_ = now + *sweep_interval_;
   try {
@@ -239,11 +258,14 @@ std::optional<Engine::Clock::time_point> Engine::next_wake() const {
   return next;
 }
 
-long Engine::next_timeout_ms() const {
-  const auto next = next_wake();
-  if (!next) return -1;
-  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
-  return wait < 0 ? 0 : static_cast<long>(wait);
+Engine::Clock::time_point Engine::planned_wake(Clock::time_point now) const {
+  if (const auto next = next_wake()) return std::max(*next, now);
+  // Idle, the engine still plans to wake one call timeout from now. The next
+  // call, likely with the same timeout, then has its deadline after this wake
+  // and need not interrupt the sleep to shorten it: that interruption cost a
+  // thread wake-up per call.
+  if (last_call_timeout_) return now + *last_call_timeout_;
+  return Clock::time_point::max();
 }
 
 void Engine::fire_deadlines() {

@@ -135,7 +135,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void fire_deadlines();
   void sweep_if_due(Clock::time_point now);
   std::optional<Clock::time_point> next_wake() const;
-  long next_timeout_ms() const;
+  Clock::time_point planned_wake(Clock::time_point now) const;
   void shut_down();
 
   // outbound.cpp: calls and replies we send
@@ -154,7 +154,9 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::string unreachable_text(const PendingCall& call) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
+  std::optional<PendingCall> take_pending(const MessageId& id);
   void complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
+  void complete_outside_lock(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
   void rebuild_deadlines();
   enum class Failure { unreachable, handshake, gone };
   static std::exception_ptr make_failure(Failure kind, std::string message);
@@ -230,6 +232,10 @@ class Engine final : private AuthHost, private HeartbeatHost {
   // busy engine gets the call through the queue instead, and nothing waits.
   std::mutex state_mutex_;
   Clock::time_point planned_wake_ = Clock::time_point::max();  // when the waiting engine's poll times out
+  std::unique_lock<std::mutex>* run_lock_ = nullptr;  // the engine thread's hold on state_mutex_
+  bool router_touched_ = false;  // sent on, or asked, since the router was last read dry (see run())
+  bool router_unread_ = false;   // the last drain stopped at its budget
+  std::optional<std::chrono::milliseconds> last_call_timeout_;  // of the last call started, for planned_wake()
   std::unordered_map<MessageId, PendingCall, MessageIdHash> pending_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<MessageId> parked_;

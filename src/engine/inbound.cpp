@@ -50,10 +50,17 @@ std::string printable(std::string_view bytes) {
 }
 
 void Engine::drain_router() {
+  router_unread_ = true;  // unless the socket runs dry within the budget
   for (int handled = 0; handled < receive_budget; ++handled) {
     std::size_t count = 0;
     std::size_t total = 0;
-    if (!receive_frames(count, total)) return;
+    if (!receive_frames(count, total)) {
+      // A receive that would block has processed the socket's commands: from
+      // here on, every new message signals the router's fd.
+      router_unread_ = false;
+      router_touched_ = false;
+      return;
+    }
     try {
       handle_frames(count, total);
     } catch (const std::exception& e) {
@@ -298,7 +305,7 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
   }
   const msgpack::object& value = std::get<msgpack::object_handle>(unpacked).get();
   if (envelope.message.type == wire::MessageType::ok) {
-    complete(*id, &value, nullptr);
+    complete_outside_lock(*id, &value, nullptr);
     return;
   }
   auto error = wire::decode_error(value);
@@ -307,7 +314,7 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
     complete(*id, nullptr, failure<ProtocolError>("malformed ERROR reply: expected three strings"));
     return;
   }
-  complete(*id, nullptr, remote_exception(std::move(*error)));
+  complete_outside_lock(*id, nullptr, remote_exception(std::move(*error)));
 }
 
 }  // namespace pseud::detail

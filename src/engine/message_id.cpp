@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <array>
+#include <cstring>
 #include <stdexcept>
 
 #include "wire/message.hpp"
@@ -13,8 +15,19 @@ void MessageId::initialise_random() {
 }
 
 MessageId MessageId::generate() noexcept {
+  // randombytes_buf costs a getrandom() system call: take ids 256 at a time.
+  // (Ids need only be unique among one peer's calls in flight; a forked
+  // child repeating its parent's next ids talks over other connections.)
+  constexpr std::size_t ids_per_refill = 256;
+  thread_local std::array<unsigned char, ids_per_refill * sizeof(MessageId::bytes)> pool;
+  thread_local std::size_t used = pool.size();
   MessageId id;
-  randombytes_buf(id.bytes.data(), id.bytes.size());
+  if (used == pool.size()) {
+    randombytes_buf(pool.data(), pool.size());
+    used = 0;
+  }
+  std::memcpy(id.bytes.data(), pool.data() + used, id.bytes.size());
+  used += id.bytes.size();
   return id;
 }
 

@@ -64,7 +64,10 @@ std::string Engine::unreachable_text(const PendingCall& call) const {
 bool Engine::try_direct_call(CallCommand& command) {
   std::optional<Undelivered> failed;
   if (on_engine_thread()) {
-    // From a handler or a completion: the engine thread holds the lock already.
+    // From a handler or a completion: the engine thread holds the lock,
+    // except while it runs a reply's completion (complete_outside_lock).
+    std::unique_lock relock(state_mutex_, std::defer_lock);
+    if (!run_lock_->owns_lock()) relock.lock();
     if (stopping_) return false;
     failed = start_call(command);
   } else {
@@ -111,6 +114,7 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
   pending.routing_id = resolve(pending.destination);
   pending.function = std::move(call.function);
   pending.timeout = call.options.timeout.value_or(options_.default_timeout);
+  last_call_timeout_ = pending.timeout;
   pending.deadline = call.options.deadline.value_or(now + pending.timeout);
   pending.on_reply = std::move(call.on_reply);
   pending.wait_for_ready = call.options.wait_for_ready;
@@ -192,17 +196,32 @@ void Engine::retry_parked() {
   next_retry_ = Clock::now() + parked_retry_interval;
 }
 
-void Engine::complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
+std::optional<Engine::PendingCall> Engine::take_pending(const MessageId& id) {
   auto it = pending_.find(id);
-  if (it == pending_.end()) return;
-  PendingCall call = std::move(it->second);
+  if (it == pending_.end()) return std::nullopt;
+  std::optional<PendingCall> call(std::move(it->second));
   pending_.erase(it);
   // Deadlines of completed calls stay in the heap until due; at a high call
   // rate with long timeouts that grows without bound, so rebuild it now and then.
   if (deadlines_.size() > 2 * pending_.size() + 1024) rebuild_deadlines();
   counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
-  call.cancel.reset();
-  deliver(call.on_reply, call.function, value, std::move(error));
+  call->cancel.reset();
+  return call;
+}
+
+void Engine::complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
+  if (auto call = take_pending(id)) deliver(call->on_reply, call->function, value, std::move(error));
+}
+
+void Engine::complete_outside_lock(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
+  auto call = take_pending(id);
+  if (!call) return;
+  // A blocking caller woken by this completion sends its next call at once,
+  // often on this very core, preempting the engine: it must not find the lock
+  // held, or that call goes through the queue and costs another wake-up.
+  run_lock_->unlock();
+  deliver(call->on_reply, call->function, value, std::move(error));
+  run_lock_->lock();
 }
 
 void Engine::rebuild_deadlines() {
@@ -227,6 +246,7 @@ void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failur
 int Engine::send_message(std::string_view routing_id, std::string_view id, wire::MessageType type,
                          zmq::message_t& body) {
   void* socket = router_.handle();
+  router_touched_ = true;
   before_libzmq_send();
   if (zmq_send(socket, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return zmq_errno();
   // Once the routing frame is accepted the rest of the message cannot fail.
