@@ -15,9 +15,15 @@
 
 namespace pseud::detail {
 
-/// Hands an sbuffer's bytes to a zmq message without copying them.
+/// A body as a zmq message. Small bodies are copied: a message of up to 33
+/// bytes lives inside the zmq_msg_t itself, and either way the buffer (8 KiB
+/// as packed) is freed on this thread instead of by libzmq's I/O thread,
+/// whose frees contend for this thread's malloc arena. Large bodies are
+/// handed over without copying.
 inline zmq::message_t to_message(pseud::detail::WireBuffer&& buffer) {
+  constexpr std::size_t copy_limit = 4096;
   const std::size_t size = buffer.size();
+  if (size <= copy_limit) return zmq::message_t(buffer.data(), size);
   char* data = buffer.release();
   return zmq::message_t(
       data, size,
