@@ -60,6 +60,12 @@ struct PeerOptions {
   /// queue full waits (within its timeout) for room; a reply that finds it
   /// full is dropped and counted in PeerStats::unroutable_replies.
   int queue_limit = 10000;
+  /// A connection that sends more than this many malformed messages (those
+  /// counted in PeerStats::malformed_messages) within one second is closed,
+  /// and what it still had queued is dropped unread: a flood of hostile frames
+  /// then costs the peer a reconnection per burst instead of its whole CPU.
+  /// 0: never close. (inproc connections have no descriptor to close.)
+  std::uint32_t malformed_limit = 100;
   /// Threads running handlers registered `blocking`.
   std::size_t worker_threads = 4;
   /// Put a description of the C++ exception in ERROR replies (off: the traceback is empty).
@@ -97,6 +103,8 @@ struct PeerStats {
   std::uint64_t oversize_messages = 0;   ///< messages over max_message_size
   std::uint64_t unroutable_replies = 0;  ///< replies whose caller had gone
   std::uint64_t expired_replies = 0;     ///< replies dropped for missing PeerOptions::reply_deadline
+  std::uint64_t connections_cut = 0;     ///< connections closed for PeerOptions::malformed_limit
+  std::uint64_t dropped_after_cut = 0;   ///< messages a closed connection had queued, dropped unread
   std::size_t pending_calls = 0;         ///< calls waiting for a reply now
 };
 

@@ -30,6 +30,7 @@ void Engine::drain_monitor() {
     std::uint32_t value;
     std::memcpy(&kind, event.data(), sizeof kind);
     std::memcpy(&value, static_cast<const char*>(event.data()) + sizeof kind, sizeof value);
+    if (kind == ZMQ_EVENT_DISCONNECTED) malformed_by_fd_.erase(static_cast<int>(value));
     if (role_ == PeerRole::client) {
       on_client_event(kind, address.to_string());
     } else {

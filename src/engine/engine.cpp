@@ -134,6 +134,8 @@ PeerStats Engine::stats() const {
   s.requests_handled = counters_.requests_handled.load();
   s.dropped_replies = counters_.dropped_replies.load();
   s.malformed_messages = counters_.malformed_messages.load();
+  s.connections_cut = counters_.connections_cut.load();
+  s.dropped_after_cut = counters_.dropped_after_cut.load();
   s.oversize_messages = counters_.oversize_messages.load();
   s.unroutable_replies = counters_.unroutable_replies.load();
   s.expired_replies = counters_.expired_replies.load();

@@ -115,7 +115,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   };
   struct Counters {
     std::atomic<std::uint64_t> calls_sent{0}, replies_received{0}, requests_handled{0}, dropped_replies{0},
-        malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0};
+        malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0}, connections_cut{0},
+        dropped_after_cut{0};
     std::atomic<std::size_t> pending_calls{0};
   };
   struct TextHash {
@@ -189,6 +190,18 @@ class Engine final : private AuthHost, private HeartbeatHost {
 
   // peer_table.cpp: connected peers, join and gone
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
+
+  // malformed_limit.cpp: closing connections that keep sending malformed messages
+  struct MalformedTally {
+    std::uint64_t inode = 0;  // which connection the descriptor belonged to when counting began
+    Clock::time_point window_start{};
+    std::uint32_t count = 0;
+    bool cut = false;
+    std::string routing_id;  // of the connection that was cut
+  };
+  void note_malformed();
+  void cut_connection(MalformedTally& tally, std::string_view routing_id);
+  bool comes_from_cut_connection(std::string_view sender);
   void peer_gone(std::string_view routing_id, std::string_view reason);
   void disown_fd(int fd, std::string_view routing_id);
   void remember_gone(const std::string& routing_id, Clock::time_point now);
@@ -233,6 +246,9 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::mutex state_mutex_;
   Clock::time_point planned_wake_ = Clock::time_point::max();  // when the waiting engine's poll times out
   std::unique_lock<std::mutex>* run_lock_ = nullptr;  // the engine thread's hold on state_mutex_
+  std::unordered_map<int, MalformedTally> malformed_by_fd_;
+  int current_fd_ = -1;               // the descriptor of the message being handled (-1: inproc, or none)
+  std::string_view current_sender_;  // and its sender
   bool router_touched_ = false;  // sent on, or asked, since the router was last read dry (see run())
   bool router_unread_ = false;   // the last drain stopped at its budget
   std::optional<std::chrono::milliseconds> last_call_timeout_;  // of the last call started, for planned_wake()

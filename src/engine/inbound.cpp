@@ -89,8 +89,13 @@ bool Engine::receive_frames(std::size_t& count, std::size_t& total) {
 
 void Engine::handle_frames(std::size_t count, std::size_t total) {
   const std::string_view sender = view(frames_[0]);
+  // Only received frames carry their descriptor (the router makes up frame 0).
+  zmq::message_t& last = count <= frames_.size() ? frames_[count - 1] : overflow_frame_;
+  current_fd_ = zmq_msg_get(last.handle(), ZMQ_SRCFD);
+  current_sender_ = sender;
+  if (!malformed_by_fd_.empty() && comes_from_cut_connection(sender)) return;
   if (count > frames_.size()) {
-    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    note_malformed();
     log(LogLevel::warning, "pseud: dropped a ", count, "-frame message from '", printable(sender),
         "': wrong frame count (expected 2 or 6)");
     return;
@@ -115,7 +120,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   if (!envelope || envelope->form == wire::Form::req) {
     // On a ROUTER socket frame 0 is always the sender, so the REQ form cannot occur.
     const auto error = envelope ? wire::FrameError::frame_count : std::get<wire::FrameError>(decoded);
-    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    note_malformed();
     log(LogLevel::warning, "pseud: dropped a ", count, "-frame message from '", printable(sender),
         "': ", wire::frame_error_text(error));
     // A REQ peer stays blocked until it is answered: answer it even so.
@@ -145,7 +150,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   auto known = peers_.find(message.routing_id);
   if (known != peers_.end() && known->second.state.user_id != user) {
     // Only possible if a routing id changed hands: never let a second user speak for the first.
-    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    note_malformed();
     log(LogLevel::warning, "pseud: dropped a message from '", printable(message.routing_id), "' as user '",
         printable(user), "': that routing id belongs to user '", printable(known->second.state.user_id), "'");
     return;
@@ -156,8 +161,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     const char* socket_type = zmq_msg_gets(frames_[count - 1].handle(), "Socket-Type");
     is_req = socket_type && std::string_view(socket_type) == "REQ";
   }
-  note_peer(message.routing_id, user, zmq_msg_get(frames_[count - 1].handle(), ZMQ_SRCFD),
-            type == wire::MessageType::heartbeat, is_req);
+  note_peer(message.routing_id, user, current_fd_, type == wire::MessageType::heartbeat, is_req);
   if (message.form == wire::Form::probe) return;  // a connecting peer's greeting: nothing to answer
   switch (type) {
     case wire::MessageType::work:
@@ -183,7 +187,7 @@ void Engine::handle_work(const wire::Envelope& envelope, const std::string& user
   const std::string_view id = envelope.message.id;
   auto unpacked = wire::unpack_body(envelope.message.body);
   if (auto* error = std::get_if<wire::BodyError>(&unpacked)) {
-    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    note_malformed();
     log(LogLevel::warning, "pseud: undecodable WORK from '", printable(rid), "': ", wire::body_error_text(*error));
     send_error(rid, id, "ValueError", "undecodable WORK body: " + std::string(wire::body_error_text(*error)));
     return;
@@ -191,7 +195,7 @@ void Engine::handle_work(const wire::Envelope& envelope, const std::string& user
   auto handle = std::move(std::get<msgpack::object_handle>(unpacked));
   auto decoded = wire::decode_work(handle.get());
   if (auto* rejection = std::get_if<wire::WorkRejection>(&decoded)) {
-    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    note_malformed();
     log(LogLevel::info, "pseud: refused WORK from '", printable(rid), "': ", rejection->message);
     send_error(rid, id, rejection->class_name, rejection->message);
     return;
@@ -297,7 +301,7 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
   counters_.replies_received.fetch_add(1, std::memory_order_relaxed);
   auto unpacked = wire::unpack_body(envelope.message.body);
   if (auto* error = std::get_if<wire::BodyError>(&unpacked)) {
-    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    note_malformed();
     complete(*id, nullptr, failure<ProtocolError>(
                                "undecodable " + std::string(wire::message_type_name(envelope.message.type)) +
                                " reply: " + std::string(wire::body_error_text(*error))));
@@ -310,7 +314,7 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
   }
   auto error = wire::decode_error(value);
   if (!error) {
-    counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
+    note_malformed();
     complete(*id, nullptr, failure<ProtocolError>("malformed ERROR reply: expected three strings"));
     return;
   }
