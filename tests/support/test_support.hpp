@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "pseud/call.hpp"
+#include "sanitizers/libzmq_handoff.hpp"
 
 #include <gtest/gtest.h>
 
@@ -83,6 +84,7 @@ class RawSocket {
   zmq::socket_t& socket() { return socket_; }
 
   void send(const Frames& frames) {
+    detail::before_libzmq_send();  // for ThreadSanitizer, over inproc (see libzmq_handoff.hpp)
     for (std::size_t i = 0; i < frames.size(); ++i) {
       const auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
       socket_.send(zmq::buffer(frames[i]), flags);
@@ -96,6 +98,7 @@ class RawSocket {
     do {
       zmq::message_t frame;
       if (!socket_.recv(frame)) return std::nullopt;
+      detail::after_libzmq_receive();
       frames.push_back(frame.to_string());
       if (!frame.more()) break;
     } while (true);
