@@ -60,15 +60,17 @@ class ServeProcess {
     std::vector<std::string> words{tool, "serve", "tcp://127.0.0.1:*"};
     words.insert(words.end(), extra.begin(), extra.end());
     // The shell prints the pid `timeout` will have, then becomes it.
-    pipe_ = popen(("echo $$; exec timeout 60 " + command_of(words) + " 2>/dev/null").c_str(), "r");
+    pipe_ = popen(("echo $$; exec timeout -k 5 60 " + command_of(words) + " 2>/dev/null").c_str(), "r");
     pid_ = std::stoi(next_line());
     ready_ = next_line();
     const auto at = ready_.find("\"endpoint\": \"");
     if (at != std::string::npos) endpoint_ = ready_.substr(at + 13, ready_.find('"', at + 13) - at - 13);
   }
   ~ServeProcess() {
+    // SIGTERM, not SIGKILL: `timeout` passes it on to `pseud serve`, which
+    // stops. A killed `timeout` would leave its child running.
     if (pipe_) {
-      kill(pid_, SIGKILL);
+      kill(pid_, SIGTERM);
       pclose(pipe_);
     }
   }
