@@ -247,8 +247,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   Clock::time_point planned_wake_ = Clock::time_point::max();  // when the waiting engine's poll times out
   std::unique_lock<std::mutex>* run_lock_ = nullptr;  // the engine thread's hold on state_mutex_
   std::unordered_map<int, MalformedTally> malformed_by_fd_;
-  int current_fd_ = -1;               // the descriptor of the message being handled (-1: inproc, or none)
-  std::string_view current_sender_;  // and its sender
+  int current_fd_ = -1;  // the descriptor of the message being handled (-1: inproc, or none)
   bool router_touched_ = false;  // sent on, or asked, since the router was last read dry (see run())
   bool router_unread_ = false;   // the last drain stopped at its budget
   std::optional<std::chrono::milliseconds> last_call_timeout_;  // of the last call started, for planned_wake()

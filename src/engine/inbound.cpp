@@ -92,7 +92,6 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   // Only received frames carry their descriptor (the router makes up frame 0).
   zmq::message_t& last = count <= frames_.size() ? frames_[count - 1] : overflow_frame_;
   current_fd_ = zmq_msg_get(last.handle(), ZMQ_SRCFD);
-  current_sender_ = sender;
   if (!malformed_by_fd_.empty() && comes_from_cut_connection(sender)) return;
   if (count > frames_.size()) {
     note_malformed();
@@ -124,7 +123,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     log(LogLevel::warning, "pseud: dropped a ", count, "-frame message from '", printable(sender),
         "': ", wire::frame_error_text(error));
     // A REQ peer stays blocked until it is answered: answer it even so.
-    const char* socket_type = zmq_msg_gets(frames_[count - 1].handle(), "Socket-Type");
+    const char* socket_type = zmq_msg_gets(last.handle(), "Socket-Type");
     if (count == 6 && socket_type && std::string_view(socket_type) == "REQ" && views[1].empty() &&
         views[3].size() <= wire::max_id_size) {
       send_error(sender, views[3], "ValueError", std::string("malformed message: ") +
@@ -133,7 +132,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     return;
   }
   const wire::Envelope& message = *envelope;
-  const char* zap_user = zmq_msg_gets(frames_[count - 1].handle(), "User-Id");
+  const char* zap_user = zmq_msg_gets(last.handle(), "User-Id");
   const Connection from{message.routing_id, zap_user ? std::string_view(zap_user) : std::string_view{}};
   const wire::MessageType type = message.message.type;
   if (!auth_->is_authenticated(from)) {
@@ -158,7 +157,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   if (!user.empty()) bind_user(user, message.routing_id);
   bool is_req = false;
   if (known == peers_.end()) {
-    const char* socket_type = zmq_msg_gets(frames_[count - 1].handle(), "Socket-Type");
+    const char* socket_type = zmq_msg_gets(last.handle(), "Socket-Type");
     is_req = socket_type && std::string_view(socket_type) == "REQ";
   }
   note_peer(message.routing_id, user, current_fd_, type == wire::MessageType::heartbeat, is_req);

@@ -31,7 +31,7 @@ void Engine::note_malformed() {
     tally.window_start = now;
     tally.count = 0;
   }
-  if (++tally.count > options_.malformed_limit) cut_connection(tally, current_sender_);
+  if (++tally.count > options_.malformed_limit) cut_connection(tally, frames_[0].to_string_view());  // frame 0: the sender
 }
 
 void Engine::cut_connection(MalformedTally& tally, std::string_view routing_id) {

@@ -98,28 +98,28 @@ TEST(MalformedLimit, AConnectionOverTheLimitIsClosedAndTheOthersAreServed) {
   EXPECT_LE(stats.malformed_messages + stats.dropped_after_cut, 500u);
 }
 
+// Sends `count` malformed messages, which must neither close the connection
+// nor keep its next well-formed call from being answered.
+void expect_connection_kept(Limited& arena, int count) {
+  arena.send_malformed(count);
+  EXPECT_TRUE(arena.hostile_is_served_again());
+  EXPECT_EQ(arena.server().stats().malformed_messages, static_cast<std::uint64_t>(count));
+  EXPECT_EQ(arena.server().stats().connections_cut, 0u);
+}
+
 TEST(MalformedLimit, UpToTheLimitNothingIsClosed) {
   Limited arena(50);
-  arena.send_malformed(50);
-  EXPECT_TRUE(arena.hostile_is_served_again());
-  EXPECT_EQ(arena.server().stats().malformed_messages, 50u);
-  EXPECT_EQ(arena.server().stats().connections_cut, 0u);
+  expect_connection_kept(arena, 50);
 }
 
 TEST(MalformedLimit, ZeroNeverCloses) {
   Limited arena(0);
-  arena.send_malformed(500);
-  EXPECT_TRUE(arena.hostile_is_served_again());
-  EXPECT_EQ(arena.server().stats().malformed_messages, 500u);
-  EXPECT_EQ(arena.server().stats().connections_cut, 0u);
+  expect_connection_kept(arena, 500);
 }
 
 TEST(MalformedLimit, InprocConnectionsHaveNoDescriptorAndAreNotClosed) {
   Limited arena(5, "inproc");
-  arena.send_malformed(50);
-  EXPECT_TRUE(arena.hostile_is_served_again());
-  EXPECT_EQ(arena.server().stats().malformed_messages, 50u);
-  EXPECT_EQ(arena.server().stats().connections_cut, 0u);
+  expect_connection_kept(arena, 50);
 }
 
 }  // namespace
