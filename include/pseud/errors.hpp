@@ -103,6 +103,15 @@ class ServiceNotFoundError : public RemoteError {
       : RemoteError("ServiceNotFoundError", std::move(message), std::move(traceback)) {}
 };
 
+/// The remote peer refused the request without running it: this caller
+/// already had too much work in its hands (PeerOptions::max_requests_per_peer
+/// and the byte limits beside it). Safe to retry later.
+class OverloadedError : public RemoteError {
+ public:
+  explicit OverloadedError(std::string message, std::string traceback = {})
+      : RemoteError("OverloadedError", std::move(message), std::move(traceback)) {}
+};
+
 /// The remote peer refused to authenticate this caller.
 class UnauthorizedError : public RemoteError {
  public:

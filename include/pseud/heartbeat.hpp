@@ -45,6 +45,10 @@ class HeartbeatBackend {
   virtual void stop() {}
   /// How often sweep() should run; nullopt: never. One timer serves all peers.
   virtual std::optional<std::chrono::milliseconds> sweep_interval() const { return std::nullopt; }
+  /// How long a peer may stay silent before it counts as gone; nullopt: no
+  /// limit. A server also closes connections that have sent nothing at all
+  /// this long after their handshake (they are in no peer table to sweep).
+  virtual std::optional<std::chrono::milliseconds> silence_limit() const { return std::nullopt; }
   /// Periodic check of every peer.
   virtual void sweep(HeartbeatHost& host, std::chrono::steady_clock::time_point now) { (void)host, (void)now; }
   /// Called for every message from a connected peer (HEARTBEAT included), after the engine updated its state.

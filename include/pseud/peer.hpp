@@ -66,6 +66,25 @@ struct PeerOptions {
   /// then costs the peer a reconnection per burst instead of its whole CPU.
   /// 0: never close. (inproc connections have no descriptor to close.)
   std::uint32_t malformed_limit = 100;
+  /// Client: a call made while the server cannot be reached (nothing
+  /// listens at its endpoint yet, or the connection was lost) fails at once
+  /// with PeerUnreachableError instead of waiting, within its timeout, for
+  /// the connection. A refused handshake fails calls at once either way.
+  bool fail_fast = false;
+  /// A connection must complete its ZMTP handshake (security included)
+  /// within this, or libzmq closes it (ZMQ_HANDSHAKE_IVL; libzmq's own
+  /// default is 30 s). With a heartbeat backend that has a silence limit
+  /// (liveness), a server also closes connections that have sent nothing
+  /// within this plus that limit.
+  std::chrono::milliseconds handshake_timeout{10000};
+  /// Requests one caller may have in this peer's hands at once: queued for
+  /// or running on a worker thread, or a large body being decoded. More are
+  /// refused at once, unrun, with an ERROR of class OverloadedError.
+  std::size_t max_requests_per_peer = 1000;
+  /// Bytes those requests may hold (bodies and decoded values), per caller...
+  std::size_t max_request_bytes_per_peer = 64 * 1024 * 1024;
+  /// ... and for all callers together.
+  std::size_t max_request_bytes = 128 * 1024 * 1024;
   /// Threads running handlers registered `blocking`.
   std::size_t worker_threads = 4;
   /// Put a description of the C++ exception in ERROR replies (off: the traceback is empty).
@@ -99,12 +118,15 @@ struct PeerStats {
   std::uint64_t replies_received = 0;    ///< OK/ERROR matched to a waiting call
   std::uint64_t requests_handled = 0;    ///< WORK answered with OK or ERROR
   std::uint64_t dropped_replies = 0;     ///< OK/ERROR for no waiting call (late, duplicate, unsolicited)
+  std::uint64_t misdirected_replies = 0; ///< ... of which from another connection or user than the WORK went to
   std::uint64_t malformed_messages = 0;  ///< frame sets or bodies refused
   std::uint64_t oversize_messages = 0;   ///< messages over max_message_size
   std::uint64_t unroutable_replies = 0;  ///< replies whose caller had gone
   std::uint64_t expired_replies = 0;     ///< replies dropped for missing PeerOptions::reply_deadline
   std::uint64_t connections_cut = 0;     ///< connections closed for PeerOptions::malformed_limit
   std::uint64_t dropped_after_cut = 0;   ///< messages a closed connection had queued, dropped unread
+  std::uint64_t silent_connections_cut = 0;  ///< connections closed for sending nothing (see handshake_timeout)
+  std::uint64_t overloaded_requests = 0;     ///< requests refused unrun with OverloadedError
   std::size_t pending_calls = 0;         ///< calls waiting for a reply now
 };
 

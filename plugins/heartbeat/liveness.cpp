@@ -47,6 +47,7 @@ class Liveness final : public HeartbeatBackend {
         require_heartbeats_(settings.get_or("require_heartbeats", "false") == "true") {}
 
   std::optional<milliseconds> sweep_interval() const override { return interval_ / 2; }
+  std::optional<milliseconds> silence_limit() const override { return interval_ * liveness_; }
 
   void sweep(HeartbeatHost& host, std::chrono::steady_clock::time_point now) override {
     const auto silence_limit = interval_ * liveness_;

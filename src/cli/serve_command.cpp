@@ -1,6 +1,8 @@
 // `pseud serve`: a server offering the demo functions, printing one JSON line
 // per event until SIGINT or SIGTERM.
 
+#include <cstdlib>
+
 #include "cli/commands.hpp"
 #include "cli/demo_functions.hpp"
 #include "cli/json.hpp"
@@ -34,7 +36,8 @@ PlannedCall parse_planned_call(const std::string& text) {
 void make_planned_call(Server& server, const PeerInfo& peer, const PlannedCall& planned) {
   auto arguments = std::make_shared<msgpack::object_handle>(parse_json(planned.arguments_json));
   const auto& array = arguments->get().via.array;
-  const std::string target = planned.peer == peer.user_id ? peer.user_id : peer.routing_id;
+  // With authentication a server addresses users, never bare routing ids.
+  const std::string target = peer.user_id.empty() ? peer.routing_id : peer.user_id;
   server.send_to(target).async_call<msgpack::object_handle>(
       [arguments, planned](Result<msgpack::object_handle> result) {
         const std::string outcome = result.ok() ? result_field(result.get().get()) : error_field(result.error());
@@ -79,7 +82,10 @@ int run_serve(const std::vector<std::string>& words) {
   wait_for_signal(-1);
   server.stop();
   print_line("{\"event\": \"stopped\"}");
-  return Exit::ok;
+  // Blocking handlers still running (a `sleep` of an hour, say) would hold
+  // the Server's destructor: the process leaves without them, their replies
+  // unsent. Everything it printed is flushed by print_line.
+  std::quick_exit(Exit::ok);
 }
 
 }  // namespace pseud::cli

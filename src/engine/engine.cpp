@@ -1,6 +1,7 @@
 #include "engine/engine.hpp"
 
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -31,7 +32,9 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
       auth_(make_auth_backend(options.auth, role)),
       heartbeat_(make_heartbeat_backend(options.heartbeat, role)),
       router_(*context_, zmq::socket_type::router),
-      pool_(options.worker_threads) {
+      budget_({options.max_requests_per_peer, options.max_request_bytes_per_peer, options.max_request_bytes}),
+      pool_(options.worker_threads),
+      decode_pool_(1) {
   static const bool random_ready = (MessageId::initialise_random(), true);
   (void)random_ready;
   router_.set(zmq::sockopt::linger, 0);
@@ -46,13 +49,14 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
   // connect at once, and their handshakes then stall for seconds. The kernel
   // caps this at net.core.somaxconn.
   router_.set(zmq::sockopt::backlog, 4096);
+  router_.set(zmq::sockopt::handshake_ivl, static_cast<int>(options_.handshake_timeout.count()));
   if (!routing_id_.empty()) router_.set(zmq::sockopt::routing_id, routing_id_);
   if (role_ == PeerRole::client) router_.set(zmq::sockopt::probe_router, 1);
 
   monitor_endpoint_ = "inproc://pseud.monitor." + std::to_string(monitor_counter.fetch_add(1));
   const int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                      ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_ACCEPTED;
   if (zmq_socket_monitor(router_.handle(), monitor_endpoint_.c_str(), events) != 0) throw zmq::error_t();
   monitor_ = zmq::socket_t(*context_, zmq::socket_type::pair);
   monitor_.set(zmq::sockopt::linger, 0);
@@ -63,6 +67,7 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
   auth_->configure(*this);
   heartbeat_->configure(*this);
   sweep_interval_ = heartbeat_->sweep_interval();
+  silence_limit_ = heartbeat_->silence_limit();
   if (sweep_interval_) next_sweep_ = Clock::now() + *sweep_interval_;
   if (options_.configure_socket) options_.configure_socket(router_);
   thread_ = std::thread([this] { run(); });
@@ -136,6 +141,9 @@ PeerStats Engine::stats() const {
   s.malformed_messages = counters_.malformed_messages.load();
   s.connections_cut = counters_.connections_cut.load();
   s.dropped_after_cut = counters_.dropped_after_cut.load();
+  s.misdirected_replies = counters_.misdirected_replies.load();
+  s.silent_connections_cut = counters_.silent_connections_cut.load();
+  s.overloaded_requests = counters_.overloaded_requests.load();
   s.oversize_messages = counters_.oversize_messages.load();
   s.unroutable_replies = counters_.unroutable_replies.load();
   s.expired_replies = counters_.expired_replies.load();
@@ -187,6 +195,7 @@ void Engine::run() {
         }
       }
     }
+    if (stopping_) break;
     if (router_unread_ || router_touched_ || (fds[0].revents & POLLIN)) drain_router();
     if (fds[2].revents & POLLIN) drain_monitor();
     if (!parked_.empty() && Clock::now() >= next_retry_) retry_parked();
@@ -210,7 +219,12 @@ void Engine::process(Command& command) {
           complete(c.id, nullptr, failure<CancelledError>("the call was cancelled"));
         } else if constexpr (std::is_same_v<T, BindCommand>) {
           try {
+            if (auto refusal = refuse_ipc_path(c.endpoint)) {
+              c.done.set_exception(failure<UsageError>(*refusal));
+              return;
+            }
             router_touched_ = true;
+            enable_ipv6_for(c.endpoint);
             router_.bind(c.endpoint);
             c.done.set_value(router_.get(zmq::sockopt::last_endpoint));
           } catch (const zmq::error_t& e) {
@@ -221,6 +235,7 @@ void Engine::process(Command& command) {
         } else if constexpr (std::is_same_v<T, ConnectCommand>) {
           try {
             router_touched_ = true;
+            enable_ipv6_for(c.endpoint);
             router_.connect(c.endpoint);
             route_failure_.clear();
             c.done.set_value();
@@ -234,19 +249,46 @@ void Engine::process(Command& command) {
       command);
 }
 
+std::optional<std::string> refuse_ipc_path(std::string_view endpoint) {
+  // libzmq unlinks whatever is at an ipc path before binding it: a typo would
+  // delete a user's file. Only a stale socket may be replaced.
+  constexpr std::string_view scheme = "ipc://";
+  if (!endpoint.starts_with(scheme)) return std::nullopt;
+  const std::string path(endpoint.substr(scheme.size()));
+  if (path.empty() || path == "*" || path.front() == '@') return std::nullopt;  // generated, or abstract
+  struct stat status {};
+  if (::lstat(path.c_str(), &status) != 0 || S_ISSOCK(status.st_mode)) return std::nullopt;
+  return "cannot bind " + std::string(endpoint) + ": " + path +
+         " exists and is not a socket (binding would delete it); choose another path or remove it yourself";
+}
+
+void Engine::enable_ipv6_for(std::string_view endpoint) {
+  // Read by libzmq when a bind or connect starts, so it can be set per
+  // endpoint: on for IPv6 literals, off otherwise so that host names keep
+  // resolving to the IPv4 addresses servers usually bind.
+  const bool ipv6 = endpoint.starts_with("tcp://") && endpoint.find('[') != std::string_view::npos;
+  router_.set(zmq::sockopt::ipv6, ipv6 ? 1 : 0);
+}
+
 void Engine::sweep_if_due(Clock::time_point now) {
   if (!sweep_interval_ || now < next_sweep_) return;
   // Messages still waiting in the socket would show their senders alive: an
   // engine behind on its input must not declare peers gone for silence. It
   // waits for the backlog to clear, for one interval at most.
+  // It still sends its pings on time, so its own peers do not think it gone.
   router_touched_ = true;  // asking for events processes the socket's commands
-  if (now < next_sweep_ + *sweep_interval_ && (router_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return;
+  if (!behind_since_) behind_since_ = now;
+  const bool behind = router_.get(zmq::sockopt::events) & ZMQ_POLLIN;
+  if (!behind) behind_since_.reset();
+  deferring_gone_ = behind && now < *behind_since_ + *sweep_interval_ * 2;
   next_sweep_ = now + *sweep_interval_;
+  if (role_ == PeerRole::server && silence_limit_) close_silent_connections(now);
   try {
     heartbeat_->sweep(*this, now);
   } catch (const std::exception& e) {
     log(LogLevel::error, "pseud: the heartbeat backend's sweep threw: ", e.what());
   }
+  deferring_gone_ = false;
 }
 
 std::optional<Engine::Clock::time_point> Engine::next_wake() const {
@@ -278,9 +320,20 @@ void Engine::fire_deadlines() {
     auto it = pending_.find(due.id);
     if (it == pending_.end() || it->second.deadline != due.at) continue;
     const PendingCall& call = it->second;
-    std::string why = "call to '" + call.function + "' on " + in_quotes(call.destination) + " got no reply within " +
-                      std::to_string(call.timeout.count()) + " ms";
-    if (call.parked_body) why += " (never sent: the peer did not connect in time)";
+    std::string why = "call to '" + call.function + "' on " + in_quotes(call.destination) + " got no reply ";
+    if (call.by_deadline) {
+      const auto allowed = std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - call.started);
+      why += "by its deadline (" + std::to_string(allowed.count()) + " ms after the call was made)";
+    } else {
+      why += "within " + std::to_string(call.timeout.count()) + " ms";
+    }
+    if (call.parked_body) {
+      why += " (never sent: the peer did not connect in time";
+      if (role_ == PeerRole::client && call.routing_id == server_name_ && !route_failure_.empty()) {
+        why += "; " + route_failure_;
+      }
+      why += ")";
+    }
     complete(due.id, nullptr, failure<TimeoutError>(why));
   }
 }
@@ -299,6 +352,7 @@ void Engine::shut_down() {
     }
   }
   pool_.close();
+  decode_pool_.close();
   heartbeat_->stop();
   auth_->stop();
   zmq_socket_monitor(router_.handle(), nullptr, 0);

@@ -25,7 +25,9 @@
 #include <zmq.hpp>
 
 #include "engine/command_queue.hpp"
+#include "engine/connection_table.hpp"
 #include "engine/message_id.hpp"
+#include "engine/request_budget.hpp"
 #include "engine/worker_pool.hpp"
 #include "pseud/auth.hpp"
 #include "pseud/heartbeat.hpp"
@@ -36,6 +38,9 @@
 namespace pseud::detail {
 
 class Engine;
+
+/// Why binding `endpoint` must be refused: an ipc path that exists and is not a socket.
+std::optional<std::string> refuse_ipc_path(std::string_view endpoint);
 
 /// Posted to the engine when a call's stop token fires.
 struct CancelRequest {
@@ -98,10 +103,14 @@ class Engine final : private AuthHost, private HeartbeatHost {
  private:
   struct PendingCall {
     std::string destination;  // as the caller named it
-    std::string routing_id;   // where the WORK went: replies must come from there
+    std::string routing_id;   // where the WORK went: replies must come from there (empty: not resolved yet)
+    std::string user;         // ... and the User-Id that connection had (empty without authentication)
+    int fd = -1;              // ... and its descriptor, when it has one
     std::string function;
     Clock::time_point deadline;
+    Clock::time_point started;
     std::chrono::milliseconds timeout{};
+    bool by_deadline = false;  // the caller set a deadline, not a timeout
     ReplyHandler on_reply;
     std::unique_ptr<std::stop_callback<CancelRequest>> cancel;
     std::optional<zmq::message_t> parked_body;  // set while waiting for a route
@@ -116,7 +125,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   struct Counters {
     std::atomic<std::uint64_t> calls_sent{0}, replies_received{0}, requests_handled{0}, dropped_replies{0},
         malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0}, connections_cut{0},
-        dropped_after_cut{0};
+        dropped_after_cut{0}, misdirected_replies{0}, silent_connections_cut{0}, overloaded_requests{0};
     std::atomic<std::size_t> pending_calls{0};
   };
   struct TextHash {
@@ -135,6 +144,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void process(Command& command);
   void fire_deadlines();
   void sweep_if_due(Clock::time_point now);
+  void enable_ipv6_for(std::string_view endpoint);
   std::optional<Clock::time_point> next_wake() const;
   Clock::time_point planned_wake(Clock::time_point now) const;
   void shut_down();
@@ -169,21 +179,31 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void send_handler_reply(std::string_view routing_id, std::string_view id, wire::MessageType type,
                           pseud::detail::WireBuffer&& body, Clock::time_point received);
   void send_error(std::string_view routing_id, std::string_view id, std::string_view name, std::string_view message);
+  /// The routing id to send to `destination`, empty when nobody may receive it.
   std::string resolve(const std::string& destination) const;
+  bool routes_only_to_users() const noexcept;
+  void address(PendingCall& call) const;
 
   // connection_events.cpp: the socket monitor
   void drain_monitor();
   void on_client_event(int event, std::string endpoint);
   void on_server_event(int event, int value, const std::string& endpoint);
   void reconnect_stalled_endpoints();
+  void close_silent_connections(Clock::time_point now);
   std::string failure_reason(const std::string& endpoint, int event) const;
 
   // inbound.cpp: everything that arrives on the ROUTER socket
   void drain_router();
   bool receive_frames(std::size_t& count, std::size_t& total);
   void handle_frames(std::size_t count, std::size_t total);
+  void answer_req(std::size_t count, const zmq::message_t& last, std::string_view sender, std::string_view why);
   void handle_work(const wire::Envelope& envelope, const std::string& user);
-  void handle_reply(const wire::Envelope& envelope);
+  void offload_work(std::string_view rid, std::string_view id, const std::string& user);
+  void refuse_undecodable(std::string_view rid, std::string_view id, wire::BodyError error);
+  std::shared_ptr<RequestBudget::Ticket> admit(std::string_view rid, std::string_view id, std::size_t bytes);
+  void dispatch_work(std::string_view rid, std::string_view id, const std::string& user, msgpack::object_handle handle,
+                     std::size_t body_size, std::shared_ptr<RequestBudget::Ticket> ticket);
+  void handle_reply(const wire::Envelope& envelope, const std::string& user);
   void handle_auth_reply(const wire::Envelope& envelope, const MessageId& id);
   void run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
                    wire::MessageType& type, pseud::detail::WireBuffer& body) const;
@@ -193,14 +213,14 @@ class Engine final : private AuthHost, private HeartbeatHost {
 
   // malformed_limit.cpp: closing connections that keep sending malformed messages
   struct MalformedTally {
-    std::uint64_t inode = 0;  // which connection the descriptor belonged to when counting began
+    std::uint64_t epoch = 0;  // of the descriptor number when counting began (ConnectionTable::epoch)
     Clock::time_point window_start{};
     std::uint32_t count = 0;
     bool cut = false;
-    std::string routing_id;  // of the connection that was cut
+    std::string routing_id;  // of the connection counted
   };
   void note_malformed();
-  void cut_connection(MalformedTally& tally, std::string_view routing_id);
+  void cut_connection(int fd);
   bool comes_from_cut_connection(std::string_view sender);
   void peer_gone(std::string_view routing_id, std::string_view reason);
   void disown_fd(int fd, std::string_view routing_id);
@@ -257,9 +277,13 @@ class Engine final : private AuthHost, private HeartbeatHost {
   Clock::time_point next_retry_{};
   std::optional<std::chrono::milliseconds> sweep_interval_;
   Clock::time_point next_sweep_{};
+  std::optional<Clock::time_point> behind_since_;  // input waiting at every sweep since then
+  bool deferring_gone_ = false;                    // during a sweep while behind: nobody is declared gone
   std::set<std::string> connected_endpoints_;  // client: endpoints whose handshake succeeded
   std::string route_failure_;                  // client: why the last connection attempt failed, if it did
   bool handshake_failed_ = false;              // client: ... and it was the security handshake
+  int handshake_drops_ = 0;                    // client: connections closed mid-handshake in a row
+  bool just_dropped_ = false;                  // client: the next CONNECT_RETRIED is libzmq's retry after a drop
   // Client: endpoints that disconnected, and when to reconnect them by hand
   // unless libzmq shows it is reconnecting on its own.
   std::map<std::string, Clock::time_point> reconnect_checks_;
@@ -271,6 +295,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   TextMap<Clock::time_point> recently_gone_;
   std::deque<std::pair<Clock::time_point, std::string>> gone_expiry_;  // recently_gone_ in expiry order
   std::unordered_map<int, std::string> fd_owners_;  // connection fd -> the routing id that spoke through it
+  ConnectionTable connections_;                      // server: every accepted connection, by descriptor
+  std::optional<std::chrono::milliseconds> silence_limit_;  // from the heartbeat backend
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;
@@ -280,7 +306,9 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::map<std::string, PeerInfo> peers_mirror_;  // what connected_peers() returns to other threads
   std::atomic<bool> stop_requested_{false};
   std::once_flag joined_;
+  RequestBudget budget_;  // before the pools: their jobs hold tickets until joined
   WorkerPool pool_;  // after queue_: its jobs post replies to the queue until joined
+  WorkerPool decode_pool_;  // decodes large request bodies (offload_work)
   std::thread thread_;
   std::thread::id thread_id_;
 };

@@ -34,6 +34,9 @@ inline zmq::message_t to_message(pseud::detail::WireBuffer&& buffer) {
       nullptr);
 }
 
+/// The ERROR class of a request refused unrun for its caller's budget (OverloadedError).
+inline constexpr std::string_view overloaded_error_name = "OverloadedError";
+
 inline std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 /// Runs a call's completion; a throwing user callback is logged, never propagated.

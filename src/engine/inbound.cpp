@@ -14,8 +14,11 @@ namespace pseud::detail {
 
 namespace {
 
-// Messages handled per wake-up before timers and commands get a turn.
+// Messages handled per turn before timers, heartbeats and commands get
+// theirs, and the time a turn may take: a peer sending slow messages must not
+// hold the engine long enough for honest peers to think it gone.
 constexpr int receive_budget = 256;
+constexpr auto receive_time_budget = std::chrono::milliseconds(2);
 
 std::string_view view(const zmq::message_t& frame) noexcept {
   return {static_cast<const char*>(frame.data()), frame.size()};
@@ -29,7 +32,27 @@ struct BlockingJob {
   std::shared_ptr<const Route> route;
   std::string id;
   std::chrono::steady_clock::time_point received;
+  std::shared_ptr<RequestBudget::Ticket> ticket;  // its share of the caller's budget, until it ran
 };
+
+// Bodies this large are decoded off the engine thread.
+constexpr std::size_t offload_threshold = 64 * 1024;
+// What a queued request costs beyond its values (the job, its strings).
+constexpr std::size_t work_overhead = 512;
+
+// Memory the decoded values of `value` take beyond the body's own bytes:
+// one msgpack::object each (strings and binaries are copied once, as in the body).
+std::size_t decoded_size(const msgpack::object& value) {
+  std::size_t size = sizeof(msgpack::object);
+  if (value.type == msgpack::type::ARRAY) {
+    for (std::uint32_t i = 0; i < value.via.array.size; ++i) size += decoded_size(value.via.array.ptr[i]);
+  } else if (value.type == msgpack::type::MAP) {
+    for (std::uint32_t i = 0; i < value.via.map.size; ++i) {
+      size += decoded_size(value.via.map.ptr[i].key) + decoded_size(value.via.map.ptr[i].val);
+    }
+  }
+  return size;
+}
 
 }  // namespace
 
@@ -51,7 +74,9 @@ std::string printable(std::string_view bytes) {
 
 void Engine::drain_router() {
   router_unread_ = true;  // unless the socket runs dry within the budget
+  const auto turn_ends = Clock::now() + receive_time_budget;
   for (int handled = 0; handled < receive_budget; ++handled) {
+    if (handled > 0 && (stop_requested_.load(std::memory_order_relaxed) || Clock::now() >= turn_ends)) return;
     std::size_t count = 0;
     std::size_t total = 0;
     if (!receive_frames(count, total)) {
@@ -67,6 +92,18 @@ void Engine::drain_router() {
       log(LogLevel::error, "pseud: dropped a message whose handling failed: ", e.what());
     }
   }
+}
+
+void Engine::answer_req(std::size_t count, const zmq::message_t& last, std::string_view sender,
+                        std::string_view why) {
+  // A REQ socket stays blocked until it is answered: it gets exactly one
+  // reply, malformed or not. Its frames follow the empty delimiter it adds;
+  // only a pseud-shaped request has an id to echo.
+  const char* socket_type = zmq_msg_gets(const_cast<zmq::message_t&>(last).handle(), "Socket-Type");
+  if (!socket_type || std::string_view(socket_type) != "REQ" || count < 3 || frames_[1].size() != 0) return;
+  const std::string_view id =
+      count == 6 && frames_[3].size() <= wire::max_id_size ? view(frames_[3]) : std::string_view{};
+  send_error(sender, id, "ValueError", "malformed message: " + std::string(why));
 }
 
 bool Engine::receive_frames(std::size_t& count, std::size_t& total) {
@@ -92,11 +129,13 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   // Only received frames carry their descriptor (the router makes up frame 0).
   zmq::message_t& last = count <= frames_.size() ? frames_[count - 1] : overflow_frame_;
   current_fd_ = zmq_msg_get(last.handle(), ZMQ_SRCFD);
+  if (current_fd_ >= 0 && role_ == PeerRole::server) connections_.spoke(current_fd_, sender);
   if (!malformed_by_fd_.empty() && comes_from_cut_connection(sender)) return;
   if (count > frames_.size()) {
     note_malformed();
     log(LogLevel::warning, "pseud: dropped a ", count, "-frame message from '", printable(sender),
         "': wrong frame count (expected 2 or 6)");
+    answer_req(count, last, sender, wire::frame_error_text(wire::FrameError::frame_count));
     return;
   }
   std::array<std::string_view, 6> views;
@@ -122,13 +161,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     note_malformed();
     log(LogLevel::warning, "pseud: dropped a ", count, "-frame message from '", printable(sender),
         "': ", wire::frame_error_text(error));
-    // A REQ peer stays blocked until it is answered: answer it even so.
-    const char* socket_type = zmq_msg_gets(last.handle(), "Socket-Type");
-    if (count == 6 && socket_type && std::string_view(socket_type) == "REQ" && views[1].empty() &&
-        views[3].size() <= wire::max_id_size) {
-      send_error(sender, views[3], "ValueError", std::string("malformed message: ") +
-                                                    std::string(wire::frame_error_text(error)));
-    }
+    answer_req(count, last, sender, wire::frame_error_text(error));
     return;
   }
   const wire::Envelope& message = *envelope;
@@ -170,7 +203,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     case wire::MessageType::error:
     case wire::MessageType::unauthorized:
     case wire::MessageType::authenticated:
-      handle_reply(message);
+      handle_reply(message, user);
       return;
     case wire::MessageType::heartbeat:
       return;  // already counted as a sign of life
@@ -184,14 +217,69 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
 void Engine::handle_work(const wire::Envelope& envelope, const std::string& user) {
   const std::string_view rid = envelope.routing_id;
   const std::string_view id = envelope.message.id;
-  auto unpacked = wire::unpack_body(envelope.message.body);
-  if (auto* error = std::get_if<wire::BodyError>(&unpacked)) {
-    note_malformed();
-    log(LogLevel::warning, "pseud: undecodable WORK from '", printable(rid), "': ", wire::body_error_text(*error));
-    send_error(rid, id, "ValueError", "undecodable WORK body: " + std::string(wire::body_error_text(*error)));
+  if (envelope.message.body.size() >= offload_threshold && envelope.message.body.data() == frames_[5].data()) {
+    offload_work(rid, id, user);
     return;
   }
-  auto handle = std::move(std::get<msgpack::object_handle>(unpacked));
+  auto unpacked = wire::unpack_body(envelope.message.body);
+  if (auto* error = std::get_if<wire::BodyError>(&unpacked)) {
+    refuse_undecodable(rid, id, *error);
+    return;
+  }
+  dispatch_work(rid, id, user, std::move(std::get<msgpack::object_handle>(unpacked)), envelope.message.body.size(),
+                nullptr);
+}
+
+void Engine::refuse_undecodable(std::string_view rid, std::string_view id, wire::BodyError error) {
+  note_malformed();
+  log(LogLevel::warning, "pseud: undecodable WORK from '", printable(rid), "': ", wire::body_error_text(error));
+  send_error(rid, id, "ValueError", "undecodable WORK body: " + std::string(wire::body_error_text(error)));
+}
+
+std::shared_ptr<RequestBudget::Ticket> Engine::admit(std::string_view rid, std::string_view id, std::size_t bytes) {
+  std::string why;
+  auto ticket = budget_.admit(rid, bytes, why);
+  if (ticket) return ticket;
+  counters_.overloaded_requests.fetch_add(1, std::memory_order_relaxed);
+  log(LogLevel::info, "pseud: refused a request from '", printable(rid), "': ", why);
+  send_error(rid, id, std::string(overloaded_error_name), why + "; nothing was run, try again later");
+  return nullptr;
+}
+
+void Engine::offload_work(std::string_view rid, std::string_view id, const std::string& user) {
+  // Decoding a large body can take longer than a heartbeat interval (a 4 MiB
+  // array of small integers is 4 million objects): it happens on the decode
+  // thread, and the engine goes on with other peers. What waits there is
+  // bounded by the request budget, which refuses at once, unread, a body
+  // that does not fit: a flood of them costs the engine next to nothing.
+  auto ticket = admit(rid, id, frames_[5].size());
+  if (!ticket) return;
+  auto body = std::make_shared<zmq::message_t>(std::move(frames_[5]));
+  auto job = [this, body, ticket, rid = std::string(rid), id = std::string(id), user]() mutable {
+    auto unpacked = wire::unpack_body({body->data<char>(), body->size()});
+    body.reset();  // the decoded values own copies of their bytes
+    auto* handle = std::get_if<msgpack::object_handle>(&unpacked);
+    const bool fits = !handle || ticket->grow_to(ticket->bytes() + decoded_size(handle->get()));
+    auto result = std::make_shared<decltype(unpacked)>(std::move(unpacked));
+    auto next = [this, result, ticket, rid, id, user, fits]() mutable {
+      current_fd_ = -1;  // no longer the message just read: nothing to count against a descriptor
+      if (auto* error = std::get_if<wire::BodyError>(result.get())) return refuse_undecodable(rid, id, *error);
+      if (!fits) {
+        counters_.overloaded_requests.fetch_add(1, std::memory_order_relaxed);
+        return send_error(rid, id, std::string(overloaded_error_name),
+                          "this request's decoded values would take this caller over its memory limit; nothing "
+                          "was run");
+      }
+      dispatch_work(rid, id, user, std::move(std::get<msgpack::object_handle>(*result)), 0, std::move(ticket));
+    };
+    if (!queue_.push(TaskCommand{std::move(next)})) return;  // stopped meanwhile
+  };
+  (void)decode_pool_.post(std::move(job));  // refused only when stopping: nothing more is decoded
+}
+
+void Engine::dispatch_work(std::string_view rid, std::string_view id, const std::string& user,
+                           msgpack::object_handle handle, std::size_t body_size,
+                           std::shared_ptr<RequestBudget::Ticket> ticket) {
   auto decoded = wire::decode_work(handle.get());
   if (auto* rejection = std::get_if<wire::WorkRejection>(&decoded)) {
     note_malformed();
@@ -221,24 +309,25 @@ void Engine::handle_work(const wire::Envelope& envelope, const std::string& user
     return;
   }
   const auto received = Clock::now();
-  if (route->blocking) {
-    auto job = std::make_shared<BlockingJob>(
-        BlockingJob{std::move(handle), work, std::move(caller), std::move(route), std::string(id), received});
+  if (route->blocking && pool_.size() > 0) {
+    // Queued behind slow handlers, a request holds its values until a worker
+    // is free: each counts against its caller's share.
+    if (!ticket) ticket = admit(rid, id, body_size + decoded_size(handle.get()) + work_overhead);
+    if (!ticket) return;
+    auto job = std::make_shared<BlockingJob>(BlockingJob{std::move(handle), work, std::move(caller), std::move(route),
+                                                         std::string(id), received, std::move(ticket)});
     const bool queued = pool_.post([this, job] {
       wire::MessageType type;
       pseud::detail::WireBuffer body;
       run_handler(job->route, job->work, job->caller, type, body);
+      job->ticket.reset();
       ReplyCommand reply{job->caller.routing_id, job->id, type, std::move(body), job->received};
       if (!try_direct_reply(reply)) queue_.push(std::move(reply));
     });
-    if (queued) return;
-    // No worker threads (worker_threads = 0): run it here rather than refuse it.
-    wire::MessageType type;
-    pseud::detail::WireBuffer body;
-    run_handler(job->route, job->work, job->caller, type, body);
-    send_handler_reply(rid, id, type, std::move(body), received);
+    (void)queued;  // not queued: stopping, and the request goes with the pool's queue
     return;
   }
+  // Non-blocking handlers (and blocking ones without worker threads) run here.
   wire::MessageType type;
   pseud::detail::WireBuffer body;
   run_handler(route, work, caller, type, body);
@@ -277,7 +366,7 @@ void Engine::handle_auth_reply(const wire::Envelope& envelope, const MessageId& 
   }
 }
 
-void Engine::handle_reply(const wire::Envelope& envelope) {
+void Engine::handle_reply(const wire::Envelope& envelope, const std::string& user) {
   const auto id = MessageId::from(envelope.message.id);
   auto it = id ? pending_.find(*id) : pending_.end();
   if (it == pending_.end()) {
@@ -286,10 +375,19 @@ void Engine::handle_reply(const wire::Envelope& envelope) {
         printable(envelope.routing_id), "' for no waiting call (late, duplicate or unsolicited)");
     return;
   }
-  if (it->second.routing_id != envelope.routing_id || it->second.parked_body) {
+  const PendingCall& call = it->second;
+  // A reply counts only from the connection the WORK went to: same routing
+  // id, same User-Id, same descriptor (another connection may have taken the
+  // routing id over since).
+  const bool other_connection = call.fd >= 0 && current_fd_ >= 0 && call.fd != current_fd_;
+  if (call.routing_id != envelope.routing_id || call.parked_body || call.user != user || other_connection) {
     counters_.dropped_replies.fetch_add(1, std::memory_order_relaxed);
-    log(LogLevel::warning, "pseud: dropped a reply for a call to '", printable(it->second.routing_id),
-        "' that came from '", printable(envelope.routing_id), "'");
+    counters_.misdirected_replies.fetch_add(1, std::memory_order_relaxed);
+    const auto who = [](std::string_view routing_id, std::string_view as) {
+      return in_quotes(printable(routing_id)) + (as.empty() ? std::string() : " (user " + in_quotes(printable(as)) + ")");
+    };
+    log(LogLevel::warning, "pseud: dropped a reply for a call to ", who(call.routing_id, call.user), " that came from ",
+        who(envelope.routing_id, user), (other_connection ? " on another connection" : ""));
     return;
   }
   if (envelope.message.type == wire::MessageType::unauthorized ||

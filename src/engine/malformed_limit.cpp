@@ -3,50 +3,62 @@
 // would take the engine's whole time; past the limit its connection is shut
 // down under libzmq, which then closes it as if the peer had hung up.
 
+#include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/engine.hpp"
 #include "engine/engine_util.hpp"
 
 namespace pseud::detail {
-namespace {
-
-std::uint64_t inode_of(int fd) {
-  struct stat status {};
-  return ::fstat(fd, &status) == 0 ? static_cast<std::uint64_t>(status.st_ino) : 0;
-}
-
-}  // namespace
 
 void Engine::note_malformed() {
   counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
   if (options_.malformed_limit == 0 || current_fd_ < 0) return;
+  const std::string_view sender = frames_[0].to_string_view();  // frame 0: the sender
   const auto now = Clock::now();
   auto [it, added] = malformed_by_fd_.try_emplace(current_fd_);
   MalformedTally& tally = it->second;
-  if (added) tally.inode = inode_of(current_fd_);
   if (tally.cut) return;
+  if (added || tally.routing_id != sender || tally.epoch != connections_.epoch(current_fd_)) {
+    // Another connection than the one counted so far: count afresh.
+    tally = MalformedTally{connections_.epoch(current_fd_), now, 0, false, std::string(sender)};
+  }
   if (now - tally.window_start >= std::chrono::seconds(1)) {
     tally.window_start = now;
     tally.count = 0;
   }
-  if (++tally.count > options_.malformed_limit) cut_connection(tally, frames_[0].to_string_view());  // frame 0: the sender
+  if (++tally.count > options_.malformed_limit) cut_connection(current_fd_);
 }
 
-void Engine::cut_connection(MalformedTally& tally, std::string_view routing_id) {
-  // The descriptor is libzmq's: make sure it still is the connection counted
-  // (a closed one's number can be reused before its DISCONNECTED event is read).
-  const std::uint64_t inode = inode_of(current_fd_);
-  if (inode == 0 || inode != tally.inode) {
-    tally = MalformedTally{inode, Clock::now(), 1, false, {}};
+void Engine::cut_connection(int fd) {
+  // The messages counted may have waited in libzmq while their connection
+  // closed and its descriptor number went to an innocent newcomer. So: hold
+  // the socket now on that number (a duplicate cannot change hands), then
+  // make sure the offender still owns it: no DISCONNECTED for the number
+  // since counting began (libzmq reports one before it closes a descriptor),
+  // and the offender's route still takes a message once libzmq has processed
+  // every pending pipe termination (asking for events does that).
+  const int held = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (held < 0) return;
+  const MalformedTally counted = malformed_by_fd_.at(fd);
+  drain_monitor();  // may forget the tally
+  router_touched_ = true;
+  (void)router_.get(zmq::sockopt::events);
+  const bool still_there = connections_.epoch(fd) == counted.epoch &&
+                           send_raw(counted.routing_id, {}, wire::MessageType::heartbeat, {}) == 0;
+  if (still_there) ::shutdown(held, SHUT_RDWR);
+  ::close(held);
+  // Either way, what the offender still has queued on this number is dropped unread.
+  malformed_by_fd_.insert_or_assign(fd, MalformedTally{counted.epoch, counted.window_start, counted.count, true,
+                                                       counted.routing_id});
+  if (!still_there) {
+    log(LogLevel::info, "pseud: dropping what '", printable(counted.routing_id),
+        "' still had queued: over the malformed limit, and its connection has closed");
     return;
   }
-  if (::shutdown(current_fd_, SHUT_RDWR) != 0) return;
-  tally.cut = true;
-  tally.routing_id = std::string(routing_id);
   counters_.connections_cut.fetch_add(1, std::memory_order_relaxed);
-  log(LogLevel::warning, "pseud: closed the connection of '", printable(routing_id), "': over ",
+  log(LogLevel::warning, "pseud: closed the connection of '", printable(counted.routing_id), "': over ",
       options_.malformed_limit, " malformed messages within a second (PeerOptions::malformed_limit)");
 }
 

@@ -19,9 +19,27 @@ constexpr auto parked_retry_interval = 2ms;
 
 }  // namespace
 
+bool Engine::routes_only_to_users() const noexcept {
+  // With authentication a routing id proves nothing (anyone may present any
+  // id, and take one over once its owner has left): a server sends work only
+  // to the connection an authenticated user speaks through.
+  return role_ == PeerRole::server && auth_->authenticates_connections();
+}
+
 std::string Engine::resolve(const std::string& destination) const {
   if (auto it = user_routes_.find(destination); it != user_routes_.end()) return it->second;
-  return destination;
+  return routes_only_to_users() ? std::string() : destination;
+}
+
+void Engine::address(PendingCall& call) const {
+  call.routing_id = resolve(call.destination);
+  if (auto peer = peers_.find(call.routing_id); peer != peers_.end()) {
+    call.user = peer->second.state.user_id;
+    call.fd = peer->second.fd;
+  } else {
+    call.user.clear();
+    call.fd = -1;
+  }
 }
 
 bool Engine::should_park(int send_error, const PendingCall& call) const {
@@ -33,7 +51,10 @@ bool Engine::waits_for_route(const PendingCall& call) const {
   if (call.wait_for_ready) return true;
   // A client's connection to its server is still being made; libzmq may also
   // report the handshake a moment before the route is usable.
-  return role_ == PeerRole::client && call.routing_id == server_name_ && route_failure_.empty();
+  // A server not (yet) reachable may still come, unless the peer fails fast;
+  // a refused handshake is final.
+  return role_ == PeerRole::client && call.routing_id == server_name_ &&
+         (route_failure_.empty() || (!options_.fail_fast && !handshake_failed_));
 }
 
 std::exception_ptr Engine::make_failure(Failure kind, std::string message) {
@@ -53,7 +74,11 @@ std::exception_ptr Engine::unreachable_error(const PendingCall& call) const {
 
 std::string Engine::unreachable_text(const PendingCall& call) const {
   std::string text = "call to '" + call.function + "': peer " + in_quotes(call.destination) + " is not connected";
-  if (role_ == PeerRole::client && call.routing_id == server_name_) {
+  if (call.routing_id.empty()) {
+    text = "call to '" + call.function + "': no authenticated user " + in_quotes(call.destination) +
+           " is connected (with authentication, send_to() takes the User-Id of a connected peer, never a raw "
+           "routing id)";
+  } else if (role_ == PeerRole::client && call.routing_id == server_name_) {
     text += route_failure_.empty() ? " (did you call connect() with the server's endpoint?)" : " (" + route_failure_ + ")";
   } else {
     text += " (it never connected, or has disconnected)";
@@ -111,11 +136,13 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
   const auto now = Clock::now();
   PendingCall pending;
   pending.destination = std::move(call.destination);
-  pending.routing_id = resolve(pending.destination);
+  address(pending);
   pending.function = std::move(call.function);
   pending.timeout = call.options.timeout.value_or(options_.default_timeout);
   last_call_timeout_ = pending.timeout;
   pending.deadline = call.options.deadline.value_or(now + pending.timeout);
+  pending.started = now;
+  pending.by_deadline = call.options.deadline.has_value();
   pending.on_reply = std::move(call.on_reply);
   pending.wait_for_ready = call.options.wait_for_ready;
   if (pending.deadline <= now) {
@@ -163,6 +190,7 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
 }
 
 bool Engine::try_send_parked(const MessageId& id, PendingCall& call) {
+  if (call.routing_id.empty() || routes_only_to_users()) address(call);  // the user may have logged in since
   const int error = send_message(call.routing_id, id.view(), wire::MessageType::work, *call.parked_body);
   if (error == 0) {
     call.parked_body.reset();
@@ -236,6 +264,8 @@ void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failur
   for (const auto& [id, call] : pending_) {
     if (call.routing_id != routing_id) continue;
     if (only_parked && (!call.parked_body || call.wait_for_ready)) continue;
+    // A call never sent that may still wait for its peer keeps waiting.
+    if (!only_parked && call.parked_body && waits_for_route(call)) continue;
     doomed.push_back(id);
   }
   for (const MessageId& id : doomed) {

@@ -23,6 +23,8 @@ class WorkerPool {
   bool post(std::function<void()> job);
   /// Discards queued jobs and refuses new ones; running jobs finish.
   void close();
+  /// Its threads (0: post() always refuses).
+  std::size_t size() const noexcept { return threads_.size(); }
 
  private:
   void run();

@@ -75,6 +75,9 @@ std::exception_ptr remote_exception(wire::ErrorBody&& body) {
   if (body.name == "ServiceNotFoundError") {
     return std::make_exception_ptr(ServiceNotFoundError(std::move(body.message), std::move(body.traceback)));
   }
+  if (body.name == "OverloadedError") {
+    return std::make_exception_ptr(OverloadedError(std::move(body.message), std::move(body.traceback)));
+  }
   if (body.name == "UnauthorizedError") {
     return std::make_exception_ptr(UnauthorizedError(std::move(body.message), std::move(body.traceback)));
   }

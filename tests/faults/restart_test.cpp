@@ -372,9 +372,9 @@ TEST_P(NeverStarted, CallsFailAtTheirTimeoutWithinTenPercent) {
          transport.c_str(), error_kind(blocking.all().front().error).c_str(), text.c_str(),
          static_cast<long long>(timeout.count()), low, high);
 
-  // The default: where the transport reports the refusal (tcp, ipc), the call
-  // fails at once with PeerUnreachableError (README, "When the other side is
-  // not there"); where it cannot (inproc), it fails at its timeout.
+  // The default: the call waits for the server within its timeout and fails
+  // with TimeoutError naming the refusal (PeerOptions::fail_fast, where the
+  // transport reports the refusal, fails it at once with PeerUnreachableError).
   Client plain("server");
   plain.connect(endpoint);
   const auto plain_started = Clock::now();

@@ -336,7 +336,8 @@ TEST(Takeover, ASecondUserReusingARoutingIdDoesNotTakeItsRoute) {
   auto bob = client_of(service, options_for(keys.bob), "bob's client");
   // Bob's connection is ignored: his call never reaches a handler.
   EXPECT_THROW(bob->call<std::string>("whoami", CallOptions{.timeout = 500ms}), TimeoutError);
-  EXPECT_EQ(service.server.send_to("shared-id").call<std::string>("name_of_client"), "alice's client");
+  // With authentication only users are addressed, never a bare routing id.
+  EXPECT_THROW(service.server.send_to("shared-id").call<std::string>("name_of_client"), PeerUnreachableError);
   EXPECT_EQ(service.server.send_to("alice").call<std::string>("name_of_client"), "alice's client");
   EXPECT_EQ(alice->call<std::string>("whoami"), "alice");
 }

@@ -226,13 +226,29 @@ TEST(Unreachable, ServerCallToUnknownPeerFailsAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
 }
 
-TEST(Unreachable, ClientWhoseServerRefusesConnectionsFailsBeforeItsTimeout) {
+TEST(Unreachable, ClientWhoseServerRefusesConnectionsWaitsWithinItsTimeoutNamingWhy) {
   std::string endpoint;
   {
     Server probe("server");
     endpoint = probe.bind("tcp://127.0.0.1:*");
   }  // now nothing listens there
   Client client("server");
+  client.connect(endpoint);
+  try {
+    client.call<int>("add", 1, 2, CallOptions{.timeout = 300ms});
+    ADD_FAILURE() << "no error";
+  } catch (const TimeoutError& e) {
+    EXPECT_NE(std::string(e.what()).find("connection refused"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Unreachable, FailFastClientWhoseServerRefusesConnectionsFailsBeforeItsTimeout) {
+  std::string endpoint;
+  {
+    Server probe("server");
+    endpoint = probe.bind("tcp://127.0.0.1:*");
+  }  // now nothing listens there
+  Client client("server", PeerOptions{.fail_fast = true});
   client.connect(endpoint);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_THROW(client.call<int>("add", 1, 2, CallOptions{.timeout = 5s}), PeerUnreachableError);

@@ -1,0 +1,56 @@
+#pragma once
+// Layer 4 (engine): a server's accepted connections, by descriptor, as the
+// socket monitor reports them (ACCEPTED, DISCONNECTED) and as their messages
+// arrive. libzmq shows a ROUTER's connections to us only through these
+// events and the descriptor each message carries, and a closed connection's
+// descriptor number is soon reused: every DISCONNECTED starts a new epoch of
+// its number, so what was learnt of one connection is never applied to the
+// next one that gets its number.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace pseud::detail {
+
+class ConnectionTable {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// A connection was accepted on `fd`.
+  void accepted(int fd, Clock::time_point now);
+  /// The connection on `fd` closed. Returns the routing id it last spoke
+  /// with, if it spoke (its state elsewhere is to be forgotten).
+  std::string closed(int fd);
+  /// A message arrived through `fd` with routing id `routing_id`.
+  void spoke(int fd, std::string_view routing_id);
+  /// DISCONNECTED events seen for `fd` so far: changes when its number changes hands.
+  std::uint64_t epoch(int fd) const;
+  /// Removes and returns the descriptors accepted before `cutoff` that are
+  /// still open and have sent nothing.
+  std::vector<int> take_silent(Clock::time_point cutoff);
+  /// Connections open now.
+  std::size_t size() const noexcept { return open_.size(); }
+
+ private:
+  struct Open {
+    Clock::time_point accepted;
+    std::uint64_t epoch = 0;
+    std::string routing_id;  // the last one it spoke with; empty while silent
+    bool spoke = false;
+  };
+  struct Accept {
+    Clock::time_point at;
+    int fd;
+    std::uint64_t epoch;
+  };
+  std::unordered_map<int, Open> open_;
+  std::unordered_map<int, std::uint64_t> epochs_;  // only numbers that closed at least once
+  std::deque<Accept> accept_order_;                // for take_silent, oldest first
+};
+
+}  // namespace pseud::detail
