@@ -9,6 +9,7 @@
 #include "sanitizers/libzmq_handoff.hpp"
 #include "log.hpp"
 #include "values/exception_mapping.hpp"
+#include "wire/msgpack_count.hpp"
 
 namespace pseud::detail {
 
@@ -256,20 +257,23 @@ void Engine::offload_work(std::string_view rid, std::string_view id, const std::
   if (!ticket) return;
   auto body = std::make_shared<zmq::message_t>(std::move(frames_[5]));
   auto job = [this, body, ticket, rid = std::string(rid), id = std::string(id), user]() mutable {
-    auto unpacked = wire::unpack_body({body->data<char>(), body->size()});
+    // Weighed before it is decoded: values take one msgpack::object each, and
+    // the strings are copied once more.
+    const std::string_view bytes(body->data<char>(), body->size());
+    const auto objects = wire::count_msgpack_objects(bytes);
+    const bool fits = !objects || ticket->grow_to(2 * bytes.size() + *objects * sizeof(msgpack::object));
+    auto unpacked = fits ? wire::unpack_body(bytes) : decltype(wire::unpack_body(bytes)){wire::BodyError::empty};
     body.reset();  // the decoded values own copies of their bytes
-    auto* handle = std::get_if<msgpack::object_handle>(&unpacked);
-    const bool fits = !handle || ticket->grow_to(ticket->bytes() + decoded_size(handle->get()));
     auto result = std::make_shared<decltype(unpacked)>(std::move(unpacked));
     auto next = [this, result, ticket, rid, id, user, fits]() mutable {
       current_fd_ = -1;  // no longer the message just read: nothing to count against a descriptor
-      if (auto* error = std::get_if<wire::BodyError>(result.get())) return refuse_undecodable(rid, id, *error);
       if (!fits) {
         counters_.overloaded_requests.fetch_add(1, std::memory_order_relaxed);
         return send_error(rid, id, std::string(overloaded_error_name),
                           "this request's decoded values would take this caller over its memory limit; nothing "
                           "was run");
       }
+      if (auto* error = std::get_if<wire::BodyError>(result.get())) return refuse_undecodable(rid, id, *error);
       dispatch_work(rid, id, user, std::move(std::get<msgpack::object_handle>(*result)), 0, std::move(ticket));
     };
     if (!queue_.push(TaskCommand{std::move(next)})) return;  // stopped meanwhile

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "attack_bodies.hpp"
 #include "fault_support.hpp"
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
@@ -181,21 +182,6 @@ TEST(MalformedLimitReuse, AnInnocentConnectionOnAReusedDescriptorIsNeverCut) {
 
 // ---- row 9 ------------------------------------------------------------------------------
 
-// A WORK body [name, [0, 0, ...], {}] of about `size` bytes: one msgpack
-// object a byte, the slowest a body of that size can be to decode.
-std::string slow_work_body(std::size_t size) {
-  const std::size_t items = size - 16;
-  std::string body;
-  body.reserve(size);
-  body += '\x93';
-  body += "\xa4sink";
-  body += '\xdd';  // array 32
-  for (int shift = 24; shift >= 0; shift -= 8) body += static_cast<char>((items >> shift) & 0xff);
-  body.append(items, '\0');
-  body += '\x80';
-  return body;
-}
-
 TEST(Fairness, SlowMessagesFromOnePeerNeverMakeAnHonestClientThinkTheServerGone) {
   auto context = std::make_shared<zmq::context_t>();
   Server server("server", PeerOptions{.heartbeat = liveness(200, 3), .parent_registry = nullptr, .context = context});
@@ -213,7 +199,7 @@ TEST(Fairness, SlowMessagesFromOnePeerNeverMakeAnHonestClientThinkTheServerGone)
   // Sanitizer builds decode several times slower: smaller messages keep the attack as long.
   const std::size_t size = faults::slow_build() ? 1024 * 1024 : 4 * 1024 * 1024 - 4096;
   const int messages = faults::thread_sanitizer() ? 10 : 40;
-  const std::string body = slow_work_body(size);
+  const std::string body = slow_work_body("sink", size);
   RawSocket attacker(*context, zmq::socket_type::dealer);
   attacker.socket().connect(endpoint);
   const auto started = Clock::now();
