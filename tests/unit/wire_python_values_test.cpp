@@ -1,7 +1,7 @@
 // What a Python pseud peer cannot decode (issue 9, row 11): the one-pass scan
 // that finds non-string map keys, str values that are not UTF-8 and ext types
 // 123..126 in a packed body; UTF-8 as Python's strict decoder judges it; the
-// messages that explain a finding; and the scan's
+// messages that explain a finding; ERROR texts made decodable; and the scan's
 // cost, printed as [figure] lines.
 
 #include <gtest/gtest.h>
@@ -337,6 +337,22 @@ TEST(PythonHazards, DescriptionsSayWhereAndWhat) {
     EXPECT_NE(wire::python_hazard_remedy(h).find("PeerOptions::"), std::string_view::npos);
   }
   EXPECT_NE(wire::python_hazard_remedy(PythonHazard::invalid_utf8).find("pseud::Bytes"), std::string_view::npos);
+}
+
+// ---- ERROR texts -------------------------------------------------------------------
+
+TEST(PythonHazards, ErrorTextsAreAlwaysDecodable) {
+  msgpack::sbuffer buffer;
+  wire::encode_error(buffer, "ValueError", std::string("bad \xff\xfe path", 11), "tb \xc3");
+  const std::string body(buffer.data(), buffer.size());
+  EXPECT_FALSE(wire::find_python_hazard(body, all_checks));
+  const auto unpacked = msgpack::unpack(buffer.data(), buffer.size());
+  const auto parts = unpacked.get().as<std::vector<std::string>>();
+  EXPECT_EQ(parts[1], "bad \xef\xbf\xbd\xef\xbf\xbd path");
+  EXPECT_EQ(parts[2], "tb \xef\xbf\xbd");
+  msgpack::sbuffer clean;
+  wire::encode_error(clean, "ValueError", "oops", "");
+  EXPECT_EQ(hex_encode({clean.data(), clean.size()}), "93aa56616c75654572726f72a46f6f7073a0");  // unchanged
 }
 
 // ---- cost ------------------------------------------------------------------------
