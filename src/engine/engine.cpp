@@ -101,8 +101,7 @@ void Engine::submit(OutgoingCall&& call) {
     if (const wire::PythonFinding finding = wire::find_python_hazard(body, checks)) {
       deliver(call.on_reply, call.function, nullptr,
               failure<UsageError>("call to '" + call.function + "': nothing was sent: " +
-                                  wire::describe_python_hazard(body, finding, true) +
-                                  "; a Python pseud peer's reader would stop for good on it. To send it, " +
+                                  wire::describe_python_hazard(body, finding, true) + ". " +
                                   std::string(wire::python_hazard_remedy(finding.hazard))));
       return;
     }

@@ -300,10 +300,9 @@ void Engine::send_handler_reply(std::string_view routing_id, std::string_view id
   if (const std::string_view bytes{body.data(), body.size()}; type == wire::MessageType::ok && checks.any()) {
     if (const wire::PythonFinding finding = wire::find_python_hazard(bytes, checks)) {
       const std::string what = wire::describe_python_hazard(bytes, finding, false);
-      log(LogLevel::warning, "pseud: not sent to '", printable(routing_id), "': ", what,
-          "; replying TypeError. To send it, ", wire::python_hazard_remedy(finding.hazard));
-      send_error(routing_id, id, "TypeError",
-                 what + ", which a Python pseud peer cannot decode; the reply was not sent");
+      log(LogLevel::warning, "pseud: not sent to '", printable(routing_id), "': ", what, "; replying TypeError. ",
+          wire::python_hazard_remedy(finding.hazard));
+      send_error(routing_id, id, "TypeError", what + "; the reply was not sent");
       return;
     }
   }

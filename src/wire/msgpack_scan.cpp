@@ -302,13 +302,14 @@ std::string describe_python_hazard(std::string_view body, const PythonFinding& f
   std::string where = work ? work_location(body, finding.offset) : "the result";
   switch (finding.hazard) {
     case PythonHazard::map_key:
-      return where + " holds a map key that is neither str nor bytes, which Python pseud 2.x refuses";
+      return where + " holds a map key that is neither str nor bytes: Python pseud 2.x's reader stops for good on it";
     case PythonHazard::invalid_utf8: {
       // The str's payload follows its header: find the bad byte from the header's size.
       Reader in(body.substr(finding.offset));
       Header header;
       bool invalid = false;
       std::string what = where + " holds a str that is not valid UTF-8";
+      const std::string consequence = ": a Python pseud peer's reader stops for good on it";
       if (read_header(in, header, invalid)) {
         const std::size_t at = finding.offset + in.position() + finding.detail;
         if (at < body.size()) {
@@ -316,12 +317,12 @@ std::string describe_python_hazard(std::string_view body, const PythonFinding& f
                   std::to_string(finding.detail) + ")";
         }
       }
-      return what;
+      return what + consequence;
     }
     case PythonHazard::pickled_ext:
-      return where + " holds ext type " + std::to_string(finding.detail) + ", which Python pseud unpickles as a " +
-             std::string(pickled_ext_name(finding.detail)) +
-             " (a payload that is not a pickle raises; a pickle runs code on the peer)";
+      return where + " holds ext type " + std::to_string(finding.detail) +
+             ", which a Python pseud peer unpickles as a " + std::string(pickled_ext_name(finding.detail)) +
+             ": its reader stops for good on a payload that is not a pickle, and a pickle can run any code there";
     default: return where;
   }
 }
@@ -329,15 +330,15 @@ std::string describe_python_hazard(std::string_view body, const PythonFinding& f
 std::string_view python_hazard_remedy(PythonHazard hazard) noexcept {
   switch (hazard) {
     case PythonHazard::none: return "";
-    case PythonHazard::malformed: return "check the msgpack adaptors of the types involved";
+    case PythonHazard::malformed: return "Check the msgpack adaptors of the types involved.";
     case PythonHazard::map_key:
-      return "use str or bytes keys, or set PeerOptions::strict_map_keys = false for a peer that is not Python";
+      return "Use str or bytes keys, or set PeerOptions::strict_map_keys = false for a peer that is not Python.";
     case PythonHazard::invalid_utf8:
-      return "send binary data as bytes (pseud::Bytes or std::vector<char>, msgpack bin), or set "
-             "PeerOptions::strict_utf8 = false for a peer that is not Python";
+      return "Send binary data as bytes (pseud::Bytes or std::vector<char>, msgpack bin), or set "
+             "PeerOptions::strict_utf8 = false for a peer that is not Python.";
     case PythonHazard::pickled_ext:
-      return "set PeerOptions::allow_python_ext = true to send such values (for instance to pass on one "
-             "received from a Python peer), or for a peer that is not Python";
+      return "Set PeerOptions::allow_python_ext = true to send such values: to pass on one received from a "
+             "Python peer, or for a peer that is not Python.";
   }
   return "";
 }

@@ -89,12 +89,13 @@ struct PythonFinding {
 /// cannot decode under `checks`, or a finding whose hazard is none.
 PythonFinding find_python_hazard(std::string_view bytes, PythonChecks checks) noexcept;
 
-/// Where a finding is and what it is, for error messages:
-/// "positional argument 2 holds a str that is not valid UTF-8 (byte 0xff at index 0)".
+/// Where a finding is, what it is and what it does to a Python peer, for error
+/// messages: "positional argument 2 holds a str that is not valid UTF-8 (byte
+/// 0xff at index 0): a Python pseud peer's reader stops for good on it".
 /// `work`: the body is a WORK `[name, args, kwargs]` (else the result of a call).
 std::string describe_python_hazard(std::string_view body, const PythonFinding& finding, bool work);
 
-/// What a user can do about a finding: the type to use instead, the PeerOptions flag.
+/// What a user can do about a finding, as a sentence: the type to use instead, the PeerOptions flag.
 std::string_view python_hazard_remedy(PythonHazard hazard) noexcept;
 
 }  // namespace pseud::wire

@@ -736,10 +736,10 @@ TEST_F(PythonServer, HandlerResultsPythonCannotDecodeBecomeTypeErrors) {
   client_->register_rpc("client.binary_error", []() -> int { throw std::runtime_error("cannot open \xff\xfe"); });
   EXPECT_EQ(callback_event("client.binary"),
             R"({"event": "callback", "error": {"message": "the result holds a str that is not valid UTF-8 )"
-            R"((byte 0xff at index 0), which a Python pseud peer cannot decode; the reply was not sent", )"
+            R"((byte 0xff at index 0): a Python pseud peer's reader stops for good on it; the reply was not sent", )"
             R"("name": "TypeError", "remote_class": "TypeError"}, "func": "client.binary"})");
   const std::string forged = callback_event("client.forged_when");
-  EXPECT_TRUE(mentions(forged, {R"("message": "the result holds ext type 125, which Python pseud unpickles)",
+  EXPECT_TRUE(mentions(forged, {R"("message": "the result holds ext type 125, which a Python pseud peer unpickles)",
                                 R"("name": "TypeError")"}));
   // An exception text that is not UTF-8 arrives with U+FFFD in place of its bad bytes.
   EXPECT_TRUE(mentions(callback_event("client.binary_error"), {R"("message": "cannot open \ufffd\ufffd")"}));
@@ -1041,11 +1041,12 @@ TEST_F(PythonClient, HandlerResultsPythonCannotDecodeBecomeTypeErrors) {
   server_->register_rpc("binary_error", []() -> int { throw std::runtime_error("cannot open \xff\xfe"); });
   EXPECT_EQ(py_->request(req("binary")),
             error_line("TypeError", "TypeError",
-                       "the result holds a str that is not valid UTF-8 (byte 0xff at index 0), which a Python pseud "
-                       "peer cannot decode; the reply was not sent"));
+                       "the result holds a str that is not valid UTF-8 (byte 0xff at index 0): a Python pseud "
+                       "peer's reader stops for good on it; the reply was not sent"));
   EXPECT_TRUE(mentions(py_->request(req("binary_in_a_map")), {"not valid UTF-8", R"("name": "TypeError")"}));
   EXPECT_TRUE(mentions(py_->request(req("forged_when")),
-                       {"the result holds ext type 125, which Python pseud unpickles", R"("name": "TypeError")"}));
+                       {"the result holds ext type 125, which a Python pseud peer unpickles",
+                        R"("name": "TypeError")"}));
   EXPECT_TRUE(mentions(py_->request(req("binary_error")),
                        {R"("message": "cannot open \ufffd\ufffd")", R"("name": "RuntimeError")"}));
   timed_figure("python-values: the Python client's next call after 4 refused results", [&] {

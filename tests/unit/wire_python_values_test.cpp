@@ -306,16 +306,20 @@ std::string explain(const std::string& body, bool work) {
 TEST(PythonHazards, DescriptionsSayWhereAndWhat) {
   const std::string bad("ab\xff", 3);
   EXPECT_EQ(explain(packed_work("f", 1, bad), true),
-            "positional argument 2 holds a str that is not valid UTF-8 (byte 0xff at index 2)");
+            "positional argument 2 holds a str that is not valid UTF-8 (byte 0xff at index 2): a Python pseud "
+            "peer's reader stops for good on it");
   EXPECT_EQ(explain(packed_work(bad), true),
-            "the function name holds a str that is not valid UTF-8 (byte 0xff at index 2)");
+            "the function name holds a str that is not valid UTF-8 (byte 0xff at index 2): a Python pseud peer's "
+            "reader stops for good on it");
   EXPECT_EQ(explain(packed_work("f", std::vector<std::string>{"ok", bad}), true),
-            "positional argument 1 holds a str that is not valid UTF-8 (byte 0xff at index 2)");
+            "positional argument 1 holds a str that is not valid UTF-8 (byte 0xff at index 2): a Python pseud "
+            "peer's reader stops for good on it");
   EXPECT_EQ(explain(packed_work("f", msgpack::type::ext(125, "xy", 2)), true),
-            "positional argument 1 holds ext type 125, which Python pseud unpickles as a datetime "
-            "(a payload that is not a pickle raises; a pickle runs code on the peer)");
+            "positional argument 1 holds ext type 125, which a Python pseud peer unpickles as a datetime: its "
+            "reader stops for good on a payload that is not a pickle, and a pickle can run any code there");
   EXPECT_EQ(explain(packed_work("f", std::map<int, int>{{1, 2}}), true),
-            "positional argument 1 holds a map key that is neither str nor bytes, which Python pseud 2.x refuses");
+            "positional argument 1 holds a map key that is neither str nor bytes: Python pseud 2.x's reader "
+            "stops for good on it");
   // Keyword arguments are named.
   pseud::KeywordArgs kwargs = kw("fine", 1, "when", msgpack::type::ext(124, "", 0));
   pseud::detail::WireBuffer buffer;
@@ -326,11 +330,12 @@ TEST(PythonHazards, DescriptionsSayWhereAndWhat) {
   packer.pack_map(kwargs.size());
   buffer.write(kwargs.packed().data(), kwargs.packed().size());
   EXPECT_EQ(explain({buffer.data(), buffer.size()}, true),
-            "keyword argument 'when' holds ext type 124, which Python pseud unpickles as a timedelta "
-            "(a payload that is not a pickle raises; a pickle runs code on the peer)");
+            "keyword argument 'when' holds ext type 124, which a Python pseud peer unpickles as a timedelta: its "
+            "reader stops for good on a payload that is not a pickle, and a pickle can run any code there");
   // A result is "the result".
   EXPECT_EQ(explain(hex_decode("92a16181a162a2c328"), false),
-            "the result holds a str that is not valid UTF-8 (byte 0xc3 at index 0)");
+            "the result holds a str that is not valid UTF-8 (byte 0xc3 at index 0): a Python pseud peer's reader "
+            "stops for good on it");
   EXPECT_EQ(explain(hex_decode("9201"), false),
             "the result is not one well-formed msgpack value (truncated msgpack body)");
   for (PythonHazard h : {PythonHazard::map_key, PythonHazard::invalid_utf8, PythonHazard::pickled_ext}) {
