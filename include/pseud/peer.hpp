@@ -93,6 +93,20 @@ struct PeerOptions {
   /// 2.x drops its reader on them. A call fails with UsageError before
   /// anything is sent; a handler's result becomes a TypeError reply.
   bool strict_map_keys = true;
+  /// Refuse to send a str (std::string, std::string_view, const char*) that is
+  /// not valid UTF-8 as Python decodes it: a Python pseud peer's reader stops
+  /// for good on one. A call fails with UsageError before anything is sent; a
+  /// handler's result becomes a TypeError reply. Binary data travels as bytes
+  /// (pseud::Bytes, std::vector<char>). Off: for peers that are not Python.
+  bool strict_utf8 = true;
+  /// Send ext values of types 123..126 (Python pseud's pickled tzinfo,
+  /// timedelta, datetime and date). Off (the default), a call or a result
+  /// holding one is refused as for strict_utf8, even one received from a
+  /// Python peer: the payload is unpickled by the peer it reaches (a payload
+  /// that is not a pickle stops its reader; a pickle can run any code there),
+  /// and pseud++ cannot tell a value it received from one built in C++.
+  /// Turn it on to pass such values on, or for a peer that is not Python.
+  bool allow_python_ext = false;
   /// Drop a reply instead of sending it when its handler finished more than
   /// this long after the request arrived: a Python pseud caller has given up
   /// by then (its default timeout is 5 s) and dies on a reply it no longer

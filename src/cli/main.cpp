@@ -29,6 +29,7 @@ constexpr const char* usage_text = R"(usage:
 
 Arguments are JSON where valid JSON, otherwise strings. Tagged forms:
   {"$bytes": HEX}, {"$map": [[key, value], ...]}, {"$ext": CODE, "hex": HEX}
+  (sent as given, codes 123-126 too: a Python pseud peer unpickles those)
 Exit status: 0 ok, 1 remote error or unauthorised, 2 timeout or unreachable, 3 usage or set-up error.
 )";
 

@@ -44,6 +44,10 @@ PeerOptions client_options(const CommandLine& line) {
   options.heartbeat = heartbeat(line);
   options.routing_id = line.get_or("identity", "");
   options.strict_map_keys = false;  // {"$map": ...} arguments are the user's explicit choice
+  // So is {"$ext": 123..126, ...}: typed by hand, or pasted from a value a
+  // Python peer sent (the tool prints ext values in that form). JSON strings
+  // are always valid UTF-8, so strict_utf8 never fires on the arguments.
+  options.allow_python_ext = true;
   return options;
 }
 
@@ -59,6 +63,10 @@ PeerOptions server_options(const CommandLine& line) {
   settings.add("encrypted_link", "true");
   options.heartbeat = heartbeat(line);
   options.strict_map_keys = false;
+  // The demo functions echo what they receive: an ext 123..126 goes back to
+  // the peer that sent it. A str that is not UTF-8 (from a peer that is not
+  // Python) is still refused with a TypeError reply (strict_utf8).
+  options.allow_python_ext = true;
   return options;
 }
 

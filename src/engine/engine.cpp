@@ -101,12 +101,15 @@ void Engine::connect(const std::string& endpoint) {
 }
 
 void Engine::submit(OutgoingCall&& call) {
-  if (options_.strict_map_keys && !wire::map_keys_are_strings({call.body.data(), call.body.size()})) {
-    deliver(call.on_reply, call.function, nullptr,
-            failure<UsageError>("call to '" + call.function +
-                                "': its arguments hold a map whose keys are not strings, which Python pseud "
-                                "refuses; nothing was sent (PeerOptions::strict_map_keys = false sends it anyway)"));
-    return;
+  const wire::PythonChecks checks{options_.strict_map_keys, options_.strict_utf8, !options_.allow_python_ext};
+  if (const std::string_view body{call.body.data(), call.body.size()}; checks.any()) {
+    if (const wire::PythonFinding finding = wire::find_python_hazard(body, checks)) {
+      deliver(call.on_reply, call.function, nullptr,
+              failure<UsageError>("call to '" + call.function + "': nothing was sent: " +
+                                  wire::describe_python_hazard(body, finding, true) + ". " +
+                                  std::string(wire::python_hazard_remedy(finding.hazard))));
+      return;
+    }
   }
   if (call.body.size() > options_.max_message_size) {
     const auto size = call.body.size();

@@ -326,10 +326,15 @@ void Engine::send_handler_reply(std::string_view routing_id, std::string_view id
         options_.reply_deadline->count(), " ms (PeerOptions::reply_deadline) and the caller has given up");
     return;
   }
-  if (options_.strict_map_keys && type == wire::MessageType::ok && !wire::map_keys_are_strings({body.data(), body.size()})) {
-    log(LogLevel::warning, "pseud: a handler's result holds a map with non-string keys; replying TypeError");
-    send_error(routing_id, id, "TypeError", "the result holds a map whose keys are not strings");
-    return;
+  const wire::PythonChecks checks{options_.strict_map_keys, options_.strict_utf8, !options_.allow_python_ext};
+  if (const std::string_view bytes{body.data(), body.size()}; type == wire::MessageType::ok && checks.any()) {
+    if (const wire::PythonFinding finding = wire::find_python_hazard(bytes, checks)) {
+      const std::string what = wire::describe_python_hazard(bytes, finding, false);
+      log(LogLevel::warning, "pseud: not sent to '", printable(routing_id), "': ", what, "; replying TypeError. ",
+          wire::python_hazard_remedy(finding.hazard));
+      send_error(routing_id, id, "TypeError", what + "; the reply was not sent");
+      return;
+    }
   }
   send_reply(routing_id, id, type, std::move(body));
 }

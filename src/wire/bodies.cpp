@@ -98,6 +98,11 @@ void encode_error(msgpack::sbuffer& out, std::string_view name, std::string_view
   msgpack::packer<msgpack::sbuffer> packer(out);
   packer.pack_array(3);
   for (std::string_view part : {name, message, traceback}) {
+    // Exception texts may hold any bytes (a path, an echoed argument): a
+    // Python caller's reader dies on a str that is not UTF-8, so ill-formed
+    // bytes become U+FFFD, as Python's "replace" error handler would decode them.
+    std::string replaced;
+    if (!valid_utf8(part)) part = replaced = replace_invalid_utf8(part);
     packer.pack_str(static_cast<std::uint32_t>(part.size()));
     packer.pack_str_body(part.data(), static_cast<std::uint32_t>(part.size()));
   }

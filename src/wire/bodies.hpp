@@ -43,7 +43,8 @@ struct ErrorBody {
   std::string traceback;
 };
 
-/// Encodes `[name, message, traceback]` as three msgpack str.
+/// Encodes `[name, message, traceback]` as three msgpack str. Bytes that are
+/// not valid UTF-8 are replaced with U+FFFD (a Python caller cannot decode them).
 void encode_error(msgpack::sbuffer& out, std::string_view name, std::string_view message, std::string_view traceback);
 
 /// Decodes an ERROR body; str and bin elements are both accepted.

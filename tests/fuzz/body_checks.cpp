@@ -55,6 +55,33 @@ bool keys_are_text(const msgpack::object& value) {
   return true;
 }
 
+// The first value a Python pseud peer cannot decode, walking the unpacked
+// value in byte order (a map's key before its value). UTF-8 itself is judged
+// by wire::valid_utf8, which the unit tests hold against Python's decoder.
+wire::PythonHazard python_hazard(const msgpack::object& value, bool is_key = false) {
+  using wire::PythonHazard;
+  if (is_key && value.type != msgpack::type::STR && value.type != msgpack::type::BIN) return PythonHazard::map_key;
+  switch (value.type) {
+    case msgpack::type::STR:
+      return wire::valid_utf8({value.via.str.ptr, value.via.str.size}) ? PythonHazard::none
+                                                                         : PythonHazard::invalid_utf8;
+    case msgpack::type::EXT:
+      return wire::is_pickled_ext(value.via.ext.type()) ? PythonHazard::pickled_ext : PythonHazard::none;
+    case msgpack::type::ARRAY:
+      for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
+        if (const auto found = python_hazard(value.via.array.ptr[i]); found != PythonHazard::none) return found;
+      }
+      return PythonHazard::none;
+    case msgpack::type::MAP:
+      for (std::uint32_t i = 0; i < value.via.map.size; ++i) {
+        if (const auto found = python_hazard(value.via.map.ptr[i].key, true); found != PythonHazard::none) return found;
+        if (const auto found = python_hazard(value.via.map.ptr[i].val); found != PythonHazard::none) return found;
+      }
+      return PythonHazard::none;
+    default: return PythonHazard::none;
+  }
+}
+
 // Levels of arrays and maps, counting an empty one as a level.
 std::size_t container_depth(const msgpack::object& value) {
   std::size_t deepest = 0;
@@ -93,11 +120,15 @@ std::optional<msgpack::object_handle> unpack_checked(std::string_view body) {
   require(scanned == (handle != nullptr), "unpack_body accepts exactly what scan_msgpack accepts");
   if (!handle) {
     require(!wire::map_keys_are_strings(body), "map_keys_are_strings() is false for a refused body");
+    require(wire::find_python_hazard(body, {}).hazard == wire::PythonHazard::malformed,
+            "find_python_hazard() calls a refused body malformed");
     return std::nullopt;
   }
   require(container_depth(handle->get()) <= wire::max_body_depth, "an accepted body nests at most 64 levels");
   require(wire::map_keys_are_strings(body) == keys_are_text(handle->get()),
           "map_keys_are_strings() matches the unpacked value");
+  require(wire::find_python_hazard(body, {}).hazard == python_hazard(handle->get()),
+          "find_python_hazard() finds the first hazard of the unpacked value");
 
   const std::string once = packed(handle->get());
   require(once.size() <= 2 * body.size(), "re-packing at most doubles a body (float32 becomes float64)");

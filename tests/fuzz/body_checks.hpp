@@ -13,7 +13,7 @@ namespace pseud::fuzz {
 /// Unpacks `body` with wire::unpack_body and checks that: the structural scan
 /// and the unpack agree; the unpacked value holds at most 64 bytes of heap
 /// per body byte (plus 64 KiB); it nests at most 64 levels (empty arrays and
-/// maps count); map_keys_are_strings() tells the truth; the value
+/// maps count); map_keys_are_strings() and find_python_hazard() tell the truth; the value
 /// re-packed as pseud++ packs it unpacks again and re-packs to the same bytes,
 /// at most twice the size of `body`. Returns the value, or nullopt when refused.
 std::optional<msgpack::object_handle> unpack_checked(std::string_view body);

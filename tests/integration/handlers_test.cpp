@@ -152,14 +152,63 @@ TEST_F(Handlers, LargestUnsignedRoundTrips) {
 }
 
 TEST_F(Handlers, ExtTypesStayOpaque) {
-  server_.register_rpc("ext", [](const msgpack::object& o) {
+  const auto echo_ext = [](const msgpack::object& o) {
     if (o.type != msgpack::type::EXT) throw std::invalid_argument("not an ext");
     return msgpack::type::ext(o.via.ext.type(), o.via.ext.data(), o.via.ext.size);
-  });
+  };
+  server_.register_rpc("ext", echo_ext);
+  const msgpack::type::ext other(42, "xy", 2);
+  auto back = client_.call<msgpack::type::ext>("ext", other);
+  EXPECT_EQ(back.type(), 42);
+  EXPECT_EQ(std::string(back.data(), back.size()), "xy");
+  // Python pseud's pickled codes (123..126) travel between peers that allow them.
+  PeerOptions allow;
+  allow.allow_python_ext = true;
+  Server server("server", allow);
+  server.register_rpc("ext", echo_ext);
+  Client client("server", allow);
+  client.connect(server.bind("tcp://127.0.0.1:*"));
   const msgpack::type::ext pickled(125, "\x80\x05junk", 6);
-  auto back = client_.call<msgpack::type::ext>("ext", pickled);
+  back = client.call<msgpack::type::ext>("ext", pickled);
   EXPECT_EQ(back.type(), 125);
   EXPECT_EQ(std::string(back.data(), back.size()), std::string("\x80\x05junk", 6));
+}
+
+// By default they are refused (a Python peer unpickles them): a call before
+// anything is sent, a handler's result with a TypeError reply.
+TEST_F(Handlers, PythonsPickledExtCodesAreRefusedByDefault) {
+  server_.register_rpc("forged_when", [] { return msgpack::type::ext(125, "junk", 4); });
+  server_.register_rpc("echo", [](const msgpack::object& o) { return o; });
+  EXPECT_THROW(client_.call("echo", msgpack::type::ext(124, "", 0)), UsageError);
+  try {
+    client_.call("forged_when");
+    ADD_FAILURE() << "expected a TypeError reply";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.name(), "TypeError");
+    EXPECT_NE(std::string(e.message()).find("ext type 125"), std::string::npos) << e.message();
+  }
+  PeerOptions allow;
+  allow.allow_python_ext = true;
+  Client relaxed("server", allow);
+  relaxed.connect(server_.bind("tcp://127.0.0.1:*"));
+  EXPECT_THROW(relaxed.call("echo", msgpack::type::ext(126, "", 0)), RemoteError);  // the server refuses the echo
+}
+
+// A str that is not UTF-8 is refused the same way; bytes are not.
+TEST_F(Handlers, StrThatIsNotUtf8IsRefusedByDefault) {
+  const std::string binary("\xff\xfe", 2);
+  server_.register_rpc("binary", [binary] { return binary; });
+  server_.register_rpc("echo", [](const msgpack::object& o) { return o; });
+  EXPECT_THROW(client_.call("echo", binary), UsageError);
+  EXPECT_EQ(client_.call<Bytes>("echo", Bytes(binary)), Bytes(binary));
+  EXPECT_THROW(client_.call("binary"), RemoteError);
+  PeerOptions lax;
+  lax.strict_utf8 = false;
+  Server server("lax", lax);
+  server.register_rpc("binary", [binary] { return binary; });
+  Client client("lax", lax);
+  client.connect(server.bind("tcp://127.0.0.1:*"));
+  EXPECT_EQ(client.call<std::string>("binary"), binary);
 }
 
 TEST_F(Handlers, WithIdentityReceivesTheRoutingIdWithoutAuthentication) {

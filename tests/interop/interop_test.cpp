@@ -32,6 +32,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -334,6 +335,42 @@ std::string req(const std::string& func, const std::string& args = "[]", const s
   return R"({"func": ")" + func + R"(", "args": )" + args + R"(, "kwargs": )" + kwargs + R"(, "timeout": )" +
          std::to_string(timeout_s) + "}";
 }
+
+// The message of the UsageError `f` throws; a failure when it throws none.
+template <class F>
+std::string usage_error_of(F&& f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected UsageError, got: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "expected UsageError, the call succeeded";
+  return {};
+}
+
+::testing::AssertionResult mentions(const std::string& text, std::initializer_list<std::string_view> parts) {
+  for (std::string_view part : parts) {
+    if (text.find(part) == std::string::npos) {
+      return ::testing::AssertionFailure() << "no '" << part << "' in: " << text;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Runs `f` and prints how long it took as a [figure] line.
+template <class F>
+void timed_figure(const std::string& what, F&& f) {
+  const auto start = Clock::now();
+  f();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  std::printf("[figure] %s: %lld us\n", what.c_str(), static_cast<long long>(us));
+}
+
+// A str whose bytes are not UTF-8 (binary data in a std::string).
+const std::string binary_text("\xff\xfe bin", 6);
 
 class Interop : public ::testing::Test {
  protected:
@@ -661,6 +698,75 @@ TEST_F(PythonServer, NonStrMapKeysAreNeverSent) {
   EXPECT_EQ(client_->call<int>("add", 1, 2), 3);
 }
 
+// Issue 9, row 11 (protocol/README.md §8): a str that is not UTF-8 and an ext
+// of Python pseud's pickled codes 123..126 stop a Python peer's reader for
+// good. The C++ client refuses them before anything is sent; the Python server
+// never sees them and answers the next call.
+TEST_F(PythonServer, ValuesPythonCannotDecodeAreRefusedBeforeSending) {
+  start();
+  const std::uint64_t sent_before = client_->stats().calls_sent;
+  EXPECT_TRUE(mentions(usage_error_of([&] { client_->call("echo", binary_text); }),
+                       {"call to 'echo': nothing was sent",
+                        "positional argument 1 holds a str that is not valid UTF-8", "byte 0xff at index 0",
+                        "pseud::Bytes", "PeerOptions::strict_utf8"}));
+  EXPECT_TRUE(mentions(usage_error_of([&] { client_->call("echo_args", 1, kw("blob", binary_text)); }),
+                       {"keyword argument 'blob' holds a str that is not valid UTF-8"}));
+  for (std::int8_t code = 123; code <= 126; ++code) {
+    EXPECT_TRUE(mentions(usage_error_of([&] { client_->call("echo", msgpack::type::ext(code, "not a pickle", 12)); }),
+                         {"positional argument 1 holds ext type " + std::to_string(code), "unpickles",
+                          "PeerOptions::allow_python_ext"}));
+  }
+  EXPECT_EQ(client_->stats().calls_sent, sent_before);
+  // The same bytes as bytes travel; ext codes Python does not reserve travel.
+  EXPECT_EQ(client_->call<Bytes>("echo", Bytes(binary_text)), Bytes(binary_text));
+  EXPECT_EQ(packed(client_->call("echo", msgpack::type::ext(42, "xy", 2)).get()), hex_decode("d52a7879"));
+  timed_figure("python-values: the Python server's next call after 6 refused sends", [&] {
+    EXPECT_EQ(client_->call<int>("add", 1, 2), 3);
+  });
+  std::printf("[figure] python-values: refused sends 6, WORKs sent %llu (3 good calls)\n",
+              static_cast<unsigned long long>(client_->stats().calls_sent - sent_before));
+}
+
+// The same values in a C++ handler's result, when the Python server calls the
+// C++ client back: a TypeError reply goes instead, and the Python peer lives on.
+TEST_F(PythonServer, HandlerResultsPythonCannotDecodeBecomeTypeErrors) {
+  start();
+  client_->register_rpc("client.binary", [] { return binary_text; });
+  client_->register_rpc("client.forged_when", [] { return msgpack::type::ext(125, "garbage", 7); });
+  client_->register_rpc("client.binary_error", []() -> int { throw std::runtime_error("cannot open \xff\xfe"); });
+  EXPECT_EQ(callback_event("client.binary"),
+            R"({"event": "callback", "error": {"message": "the result holds a str that is not valid UTF-8 )"
+            R"((byte 0xff at index 0): a Python pseud peer's reader stops for good on it; the reply was not sent", )"
+            R"("name": "TypeError", "remote_class": "TypeError"}, "func": "client.binary"})");
+  const std::string forged = callback_event("client.forged_when");
+  EXPECT_TRUE(mentions(forged, {R"("message": "the result holds ext type 125, which a Python pseud peer unpickles)",
+                                R"("name": "TypeError")"}));
+  // An exception text that is not UTF-8 arrives with U+FFFD in place of its bad bytes.
+  EXPECT_TRUE(mentions(callback_event("client.binary_error"), {R"("message": "cannot open \ufffd\ufffd")"}));
+  EXPECT_EQ(callback_event("client.double", 21), R"({"event": "callback", "func": "client.double", "result": 42})");
+  timed_figure("python-values: the Python server's next call after 3 refused results", [&] {
+    EXPECT_EQ(client_->call<int>("add", 1, 2), 3);
+  });
+}
+
+// A datetime a Python peer sent arrives as an opaque ext 125. pseud++ cannot
+// tell it from one built in C++, so sending it back needs the opt-in; with it,
+// the value goes back byte for byte and the Python peer unpickles it.
+TEST_F(PythonServer, APickledValueReceivedIsSentBackOnlyWithTheOptIn) {
+  start({"--unpickle"});
+  const msgpack::object_handle when = client_->call("when");
+  ASSERT_EQ(when.get().type, msgpack::type::EXT);
+  EXPECT_EQ(when.get().via.ext.type(), 125);
+  EXPECT_TRUE(mentions(usage_error_of([&] { client_->call("echo", when.get()); }),
+                       {"positional argument 1 holds ext type 125", "PeerOptions::allow_python_ext"}));
+  PeerOptions options;
+  options.allow_python_ext = true;
+  Client relay("server", options);
+  relay.connect(py_->endpoint());
+  EXPECT_EQ(packed(relay.call("echo", when.get()).get()), packed(when.get()));
+  EXPECT_EQ(client_->call<int>("add", 1, 2), 3);
+}
+
 // A C++ client with the liveness backend sends Python-compatible HEARTBEATs
 // (empty id and body), and does not declare the Python server, which never
 // sends any, gone.
@@ -922,6 +1028,63 @@ TEST_F(PythonClient, NonStrMapKeysAreNeverSent) {
   const std::string reply = py_->request(req("int_keys"));
   EXPECT_TRUE(starts_with(reply, R"({"error": )")) << reply;
   EXPECT_EQ(py_->request(req("add", "[1, 2]")), R"({"result": 3})");
+}
+
+// Issue 9, row 11: a C++ handler returning binary data in a std::string (or
+// an ext 125 built in C++) would kill a Python client's reader. It gets a
+// TypeError reply instead, and its next call succeeds.
+TEST_F(PythonClient, HandlerResultsPythonCannotDecodeBecomeTypeErrors) {
+  start();
+  server_->register_rpc("binary", [] { return binary_text; });
+  server_->register_rpc("binary_in_a_map", [] { return std::map<std::string, std::string>{{"data", binary_text}}; });
+  server_->register_rpc("forged_when", [] { return msgpack::type::ext(125, "garbage", 7); });
+  server_->register_rpc("binary_error", []() -> int { throw std::runtime_error("cannot open \xff\xfe"); });
+  EXPECT_EQ(py_->request(req("binary")),
+            error_line("TypeError", "TypeError",
+                       "the result holds a str that is not valid UTF-8 (byte 0xff at index 0): a Python pseud "
+                       "peer's reader stops for good on it; the reply was not sent"));
+  EXPECT_TRUE(mentions(py_->request(req("binary_in_a_map")), {"not valid UTF-8", R"("name": "TypeError")"}));
+  EXPECT_TRUE(mentions(py_->request(req("forged_when")),
+                       {"the result holds ext type 125, which a Python pseud peer unpickles",
+                        R"("name": "TypeError")"}));
+  EXPECT_TRUE(mentions(py_->request(req("binary_error")),
+                       {R"("message": "cannot open \ufffd\ufffd")", R"("name": "RuntimeError")"}));
+  timed_figure("python-values: the Python client's next call after 4 refused results", [&] {
+    EXPECT_EQ(py_->request(req("add", "[1, 2]")), R"({"result": 3})");
+  });
+}
+
+// The server calling the Python client: the same values are refused before
+// anything is sent, and the client still answers.
+TEST_F(PythonClient, CallsToThePythonClientWithValuesItCannotDecodeAreRefused) {
+  start();
+  Target client = server_->send_to(learn_identity());
+  EXPECT_TRUE(mentions(usage_error_of([&] { client.call("client.echo", binary_text); }),
+                       {"call to 'client.echo': nothing was sent", "not valid UTF-8"}));
+  EXPECT_TRUE(mentions(usage_error_of([&] { client.call("client.echo", msgpack::type::ext(124, "", 0)); }),
+                       {"ext type 124", "timedelta"}));
+  timed_figure("python-values: the Python client's next call from the server after 2 refused sends", [&] {
+    EXPECT_EQ(client.call<std::int64_t>("client.double", 21), 42);
+  });
+  EXPECT_EQ(py_->request(req("add", "[1, 2]")), R"({"result": 3})");
+}
+
+// A datetime from a Python client (ext 125, its pickle) is echoed back by a
+// C++ handler only with PeerOptions::allow_python_ext.
+TEST_F(PythonClient, ADatetimeFromPythonIsEchoedOnlyWithTheOptIn) {
+  start({}, {"--unpickle"});
+  const std::string when = R"([{"$datetime": "2026-01-02T03:04:05"}])";
+  EXPECT_TRUE(
+      mentions(py_->request(req("echo", when)), {"the result holds ext type 125", R"("name": "TypeError")"}));
+  EXPECT_EQ(py_->request(req("add", "[1, 2]")), R"({"result": 3})");
+}
+
+TEST_F(PythonClient, ADatetimeFromPythonIsEchoedWithTheOptIn) {
+  PeerOptions options;
+  options.allow_python_ext = true;
+  start(options, {"--unpickle"});
+  EXPECT_EQ(py_->request(req("echo", R"([{"$datetime": "2026-01-02T03:04:05"}])")),
+            R"({"result": {"$datetime": "2026-01-02T03:04:05"}})");
 }
 
 // A C++ server with the liveness backend pings the Python client (which

@@ -25,7 +25,14 @@ Deliberate differences from pseud, harmless for tests: a call to a peer that
 is not connected yet (EHOSTUNREACH) is retried every 20 ms until the call's
 timeout (pseud: 0.1 s, at most 3 times); a PLAIN login needs the password
 given with --user (pseud's test backend: login == password); nothing is
-unpickled (ext 123-126 is an anomaly).
+unpickled (ext 123-126 is an anomaly) unless --unpickle is given.
+
+--unpickle (both modes): ext 123-126 are unpickled as pseud's Packer does
+(pickle.loads, whatever the payload holds: only ever give it to tests); one
+that does not unpickle is an anomaly (pseud's reader would stop on it).
+datetime, date, timedelta and tzinfo values are packed as pseud packs them
+(ext 125, 126, 124, 123: their pickle, protocol 5). They render as
+{"$datetime": ISO} (datetime only) or {"$pickled": [code, repr]}.
 
 Modes
 -----
@@ -38,6 +45,7 @@ pypeer.py server ENDPOINT [--name NAME] [--auth noop|plain|trusted_curve]
       add(a, b), greet(name, greeting="Hello", punctuation="!", **extra)
       -> {"text": ..., "extra": {...}}, fail(message="boom") raises ValueError,
       fail_custom(message) raises CustomError, blob() -> see BLOB below,
+      when() -> WHEN below, a datetime (sent as pseud sends it: ext 125, a pickle),
       whoami() -> {"user_id": str (ZAP User-Id, "" without ZAP),
                    "routing_id": bytes (the caller's ZMQ routing id)},
       call_me_back(func, *args, **kwargs) -> None at once, and afterwards calls
@@ -54,7 +62,7 @@ pypeer.py client ENDPOINT --server-name NAME [--auth noop|plain|trusted_curve|un
                  [--login L --password P] [--server-key Z85]
                  [--public-key Z85 --secret-key Z85] [--serve SECONDS]
     Connects (anonymous, PROBE_ROUTER), prints {"event": "ready", ...}, offers
-    client.double(x), string.upper(s) and client.fail(message) (ValueError),
+    client.double(x), client.echo(x), string.upper(s) and client.fail(message) (ValueError),
     and reads requests from stdin, one JSON object a line:
       {"func": "add", "args": [1, 2], "kwargs": {}, "timeout": 5}
     Requests run one after another; for each it prints one line
@@ -79,14 +87,17 @@ other keys follow, sorted: ready, anomaly, noncanonical, zap (server: each ZAP
 decision), callback (server), authenticated (client), heartbeat (at the 1st
 and 10th HEARTBEAT received), reply_not_sent, exit.
 Values are rendered as JSON with bytes as {"$bytes": "<hex>"} and ext values as
-{"$ext": [code, "<hex>"]}; in requests {"$bytes": "<hex>"} becomes bytes.
+{"$ext": [code, "<hex>"]}; in requests {"$bytes": "<hex>"} becomes bytes,
+{"$ext": [code, "<hex>"]} an ExtType and {"$datetime": ISO} a datetime.
 Before exiting it prints {"event": "exit", "anomalies": N, "noncanonical": M}.
 """
 
 import argparse
 import builtins
+import datetime
 import json
 import os
+import pickle
 import signal
 import sys
 import time
@@ -109,6 +120,8 @@ TYPE_NAMES = {OK: "OK", HELLO: "HELLO", WORK: "WORK", AUTHENTICATED: "AUTHENTICA
               HEARTBEAT: "HEARTBEAT", ERROR: "ERROR", UNAUTHORIZED: "UNAUTHORIZED"}
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 PICKLED_EXT_CODES = range(123, 127)  # pseud's tzinfo, timedelta, datetime, date
+PICKLED_CLASSES = ((123, datetime.tzinfo), (124, datetime.timedelta), (125, datetime.datetime), (126, datetime.date))
+UNPICKLE = False  # --unpickle: decode ext 123-126 as pseud does
 MAX_AUTH_FAILURES = 3
 SEND_RETRY_S = 0.02
 
@@ -139,6 +152,11 @@ def to_json(value):
         return {"$bytes": bytes(value).hex()}
     if isinstance(value, msgpack.ExtType):
         return {"$ext": [value.code, value.data.hex()]}
+    if isinstance(value, datetime.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, (datetime.date, datetime.timedelta, datetime.tzinfo)):
+        code = next(code for code, cls in PICKLED_CLASSES if isinstance(value, cls))
+        return {"$pickled": [code, repr(value)]}
     if isinstance(value, dict):
         return {(k if isinstance(k, str) else json.dumps(to_json(k), sort_keys=True)): to_json(v)
                 for k, v in value.items()}
@@ -151,6 +169,10 @@ def from_json(value):
     if isinstance(value, dict):
         if set(value) == {"$bytes"}:
             return bytes.fromhex(value["$bytes"])
+        if set(value) == {"$ext"}:
+            return msgpack.ExtType(value["$ext"][0], bytes.fromhex(value["$ext"][1]))
+        if set(value) == {"$datetime"}:
+            return datetime.datetime.fromisoformat(value["$datetime"])
         return {k: from_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_json(v) for v in value]
@@ -177,13 +199,26 @@ def frames_hex(frames, limit=200):
 
 # ---- msgpack -------------------------------------------------------------------
 
+def _pack_default(value):
+    """pseud's Packer.ext_type_pack_hook for its default translation table."""
+    for code, cls in PICKLED_CLASSES:
+        if isinstance(value, cls):
+            return msgpack.ExtType(code, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    raise TypeError("Unknown type: %r" % (value,))
+
+
 def packb(value):
-    return msgpack.packb(value, use_bin_type=True)
+    return msgpack.packb(value, use_bin_type=True, default=_pack_default)
 
 
 def _ext_hook(code, data):
     if code in PICKLED_EXT_CODES:
-        raise Anomaly("ext type %d (pseud would unpickle it)" % code)
+        if not UNPICKLE:
+            raise Anomaly("ext type %d (pseud would unpickle it)" % code)
+        try:
+            return pickle.loads(data)
+        except Exception as exc:
+            raise Anomaly("ext type %d that does not unpickle (pseud's reader would stop): %r" % (code, exc)) from None
     return msgpack.ExtType(code, data)
 
 
@@ -610,6 +645,10 @@ def blob():
     return BLOB
 
 
+def when():
+    return WHEN
+
+
 def whoami():
     rid, user_id = SERVER.current
     return {"user_id": user_id, "routing_id": rid}
@@ -654,7 +693,7 @@ class PyServer(Peer):
             self.socket.setsockopt(zmq.CURVE_SERVER, 1)
             self.socket.setsockopt(zmq.CURVE_SECRETKEY, secret)
             self.socket.setsockopt(zmq.CURVE_PUBLICKEY, zmq.curve_public(secret))
-        self.registry = {f.__name__: f for f in (echo, echo_args, add, greet, fail, fail_custom, blob, whoami,
+        self.registry = {f.__name__: f for f in (echo, echo_args, add, greet, fail, fail_custom, blob, when, whoami,
                                                  call_me_back, callback_results)}
 
     def authenticate(self, mechanism, credentials):
@@ -689,6 +728,10 @@ def client_fail(message="client failure"):
     raise ValueError(message)
 
 
+def client_echo(x):
+    return x
+
+
 class PyClient(Peer):
     def __init__(self, options):
         super().__init__(options, "client")
@@ -715,7 +758,8 @@ class PyClient(Peer):
             self.socket.setsockopt(zmq.CURVE_SECRETKEY, secret)
             if options.auth == "untrusted_curve" and (options.login is None or options.password is None):
                 raise SystemExit("untrusted_curve needs --login and --password")
-        self.registry = {"client.double": double, "string.upper": upper, "client.fail": client_fail}
+        self.registry = {"client.double": double, "client.echo": client_echo, "string.upper": upper,
+                         "client.fail": client_fail}
 
     def accept_source(self, rid, frames):
         if rid != self.server:
@@ -812,6 +856,8 @@ class PyClient(Peer):
         self.serve()
 
 
+WHEN = datetime.datetime(2026, 1, 2, 3, 4, 5)
+
 BLOB = {
     "bytes": bytes(range(256)),
     "empty_bytes": b"",
@@ -843,6 +889,7 @@ def parse_arguments(argv):
     server.add_argument("--user", action="append", default=[], help="LOGIN=PASSWORD (plain)")
     server.add_argument("--secret-key", help="Z85 (trusted_curve)")
     server.add_argument("--trust", action="append", default=[], help="NAME=Z85 public key (trusted_curve)")
+    server.add_argument("--unpickle", action="store_true", help="decode ext 123-126 as pseud does")
     client = modes.add_parser("client")
     client.add_argument("endpoint")
     client.add_argument("--server-name", required=True)
@@ -853,11 +900,14 @@ def parse_arguments(argv):
     client.add_argument("--public-key", help="Z85 (trusted_curve; generated when absent)")
     client.add_argument("--secret-key", help="Z85 (trusted_curve; generated when absent)")
     client.add_argument("--serve", type=float, default=0.0, help="seconds to keep serving after stdin closes")
+    client.add_argument("--unpickle", action="store_true", help="decode ext 123-126 as pseud does")
     return parser.parse_args(argv)
 
 
 def main(argv):
     options = parse_arguments(argv)
+    global UNPICKLE
+    UNPICKLE = options.unpickle
 
     def on_signal(number, _frame):
         raise SystemExit(128 + number)
