@@ -60,6 +60,10 @@ class PseudServer final : public LoadServer {
  private:
   pseud::PeerOptions peer_options(const ServerOptions& options) {
     pseud::PeerOptions peer;
+    // 10 000 CURVE handshakes at once queue for libzmq's one I/O thread for
+    // seconds on 2 cores: the storm measures that, so the last of them keep
+    // libzmq's own 30 s handshake interval rather than pseud++'s 10 s default.
+    peer.handshake_timeout = std::chrono::seconds(30);
     if (options.liveness) peer.heartbeat = {"liveness", {}};
     if (!options.server_keys.secret_key.empty()) {
       pseud::Settings settings{{"secret_key", z85(options.server_keys.secret_key)}};
