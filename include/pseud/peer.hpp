@@ -106,6 +106,12 @@ struct PeerStats {
   std::uint64_t connections_cut = 0;     ///< connections closed for PeerOptions::malformed_limit
   std::uint64_t dropped_after_cut = 0;   ///< messages a closed connection had queued, dropped unread
   std::size_t pending_calls = 0;         ///< calls waiting for a reply now
+  // Logins checked by password (the plain and untrusted_curve backends), or refused unchecked:
+  std::uint64_t auth_checks = 0;              ///< password checks run
+  std::uint64_t auth_refused_busy = 0;        ///< refused: the password-check queue was full
+  std::uint64_t auth_refused_by_address = 0;  ///< refused: over the per-source-address limits
+  std::uint64_t auth_refused_oversize = 0;    ///< refused: login or password over its length cap
+  std::uint64_t auth_expired = 0;             ///< refused: no verdict within the ZAP request timeout
 };
 
 class Peer;

@@ -92,6 +92,7 @@ void Engine::on_server_event(int event, int value, const std::string& endpoint) 
       const std::string routing_id = owner->second;
       peer_gone(routing_id, "its connection closed");
     }
+    unauthenticated_gone(value);  // and whatever the backend kept for it before it logged in
   } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
              event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
     log(LogLevel::info, "pseud: refused a connection on ", endpoint, " (", failure_reason(endpoint, event), ")");

@@ -133,10 +133,14 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   }
   const wire::Envelope& message = *envelope;
   const char* zap_user = zmq_msg_gets(last.handle(), "User-Id");
-  const Connection from{message.routing_id, zap_user ? std::string_view(zap_user) : std::string_view{}};
+  Connection from{message.routing_id, zap_user ? std::string_view(zap_user) : std::string_view{}};
   const wire::MessageType type = message.message.type;
   if (!auth_->is_authenticated(from)) {
     if (message.form == wire::Form::probe) return;
+    // Only here: a metadata lookup per message is not free, and only the unauthenticated need it.
+    const char* address = zmq_msg_gets(last.handle(), "Peer-Address");
+    from.peer_address = address ? std::string_view(address) : std::string_view{};
+    note_unauthenticated(message.routing_id);
     if (type == wire::MessageType::hello) {
       auth_->handle_hello(*this, from, message.message.id, message.message.body);
     } else {
