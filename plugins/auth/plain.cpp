@@ -47,9 +47,9 @@ class PlainServer final : public ZapServerBackend {
           if (admission != PasswordChecks::Admission::admitted) {
             detail::log(LogLevel::info, "pseud: plain refused a login from ", request.address.empty() ? "local" : request.address,
                         " unchecked: ", PasswordChecks::refusal_text(admission));
-            // "300": a temporary failure, the connection closes without an ERROR.
-            if (admission == PasswordChecks::Admission::oversize) return security::ZapReply{};
-            return security::ZapReply{"300", PasswordChecks::refusal_text(admission), {}};
+            // Not "300", which libzmq leaves hanging in its handshake: "400", or "500" for the server's own limits.
+            const bool server_side = admission == PasswordChecks::Admission::busy;
+            return security::ZapReply{server_side ? "500" : "400", PasswordChecks::refusal_text(admission), {}};
           }
           const bool queued = pool->try_post([checks, respond, address = request.address, login, password] {
             const bool accepted = checks->verify_admitted(address, login, password);
@@ -59,7 +59,7 @@ class PlainServer final : public ZapServerBackend {
           checks->release(request.address, true);
           detail::log(LogLevel::info, "pseud: plain refused a login unchecked: ",
                       PasswordChecks::refusal_text(PasswordChecks::Admission::busy));
-          return security::ZapReply{"300", PasswordChecks::refusal_text(PasswordChecks::Admission::busy), {}};
+          return security::ZapReply{"500", PasswordChecks::refusal_text(PasswordChecks::Admission::busy), {}};
         },
         security::ZapDeferLimits{});
   }

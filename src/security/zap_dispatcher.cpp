@@ -66,7 +66,7 @@ int make_wake_fd() {
 using Clock = std::chrono::steady_clock;
 
 const ZapReply& dropped_reply() {
-  static const ZapReply reply{"300", "Authentication dropped", {}};
+  static const ZapReply reply{"500", "Authentication dropped", {}};
   return reply;
 }
 
@@ -406,7 +406,7 @@ std::optional<ZapReply> ZapDispatcher::decide(const ZapRequest& request, std::sh
     domain->refused_pending.fetch_add(1, std::memory_order_relaxed);
     detail::log(LogLevel::warning, "pseud: ZAP request for domain \"", domain->name, "\" refused: ",
                 domain->limits.max_pending, " requests wait for an answer already");
-    return ZapReply{"300", "Too many authentications in progress", {}};
+    return ZapReply{"500", "Too many authentications in progress", {}};
   }
   std::optional<ZapReply> now;
   try {
@@ -453,7 +453,7 @@ int ZapDispatcher::expire_waiting(int longest) {
     it->second.domain->expired.fetch_add(1, std::memory_order_relaxed);
     detail::log(LogLevel::warning, "pseud: ZAP request for domain \"", it->second.domain->name,
                 "\" refused: no answer within ", it->second.domain->limits.timeout.count(), " ms");
-    finish(it, ZapReply{"300", "Authentication timed out", {}});
+    finish(it, ZapReply{"500", "Authentication timed out", {}});
   }
   // Answered requests leave their expiry behind: drop them when they pile up.
   if (waiting_.empty()) {

@@ -46,7 +46,10 @@ struct ZapRequest {
 /// The answer to one request. The defaults refuse.
 struct ZapReply {
   /// "200" accept, "300" temporary failure (silent close), "400" refused,
-  /// "500" internal error. Anything else is turned into "500".
+  /// "500" internal error. Anything else is turned into "500". (libzmq 4.3.4
+  /// does not close a connection refused with "300": it stays in its
+  /// handshake until ZMQ_HANDSHAKE_IVL, 30 s by default, and its client is
+  /// told nothing. Refuse with "400" or "500" to close it at once.)
   std::string status_code = "400";
   std::string status_text = "Unauthorized";
   /// Becomes the connection's "User-Id" property (zmq_msg_gets) when accepted.
@@ -64,7 +67,7 @@ struct ZapAnswer;
 /// The answer to one request, given later and from any thread (see
 /// DeferringZapAuthenticator). Copies share the one answer: the first call
 /// gives it, later calls do nothing. When the last copy goes without an
-/// answer, the client is refused at once ("300": the slow work was dropped).
+/// answer, the client is refused at once ("500": the slow work was dropped).
 class ZapResponder {
  public:
   explicit ZapResponder(std::shared_ptr<ZapAnswer> answer) noexcept : answer_(std::move(answer)) {}
@@ -87,9 +90,9 @@ using DeferringZapAuthenticator = std::function<std::optional<ZapReply>(const Za
 /// libzmq itself never gives up on a ZAP request (a connection whose request
 /// is never answered just stays in its handshake), so the dispatcher does:
 struct ZapDeferLimits {
-  /// Requests waiting at once; the next is refused at once ("300") without asking the authenticator.
+  /// Requests waiting at once; the next is refused at once ("500") without asking the authenticator.
   std::size_t max_pending = 256;
-  /// A request unanswered this long is refused ("300") and forgotten; a later answer is dropped.
+  /// A request unanswered this long is refused ("500") and forgotten; a later answer is dropped.
   std::chrono::milliseconds timeout{10000};
 };
 
