@@ -1,6 +1,10 @@
 #include "security/check_pool.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <exception>
 
@@ -58,6 +62,10 @@ std::size_t CheckPool::queued() const {
 
 void CheckPool::run(const std::shared_ptr<State>& state) {
   ::pthread_setname_np(::pthread_self(), "pseud-pwcheck");
+  // On Linux a thread is a task with a nice value of its own; raising it needs no privilege.
+  errno = 0;
+  const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  if (errno == 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice + check_pool_niceness);
   while (true) {
     std::function<void()> job;
     {

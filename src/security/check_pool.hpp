@@ -25,6 +25,10 @@ namespace pseud::security {
 inline constexpr std::size_t check_pool_threads = 2;
 /// Checks the process's pool queues beyond those running; more are refused.
 inline constexpr std::size_t check_pool_queue = 32;
+/// How much nicer than the process the pool's threads run (Linux: per thread).
+/// Hashing is throughput work: the engine and handler threads of users
+/// already logged in must win the CPU from it, not wait behind it.
+inline constexpr int check_pool_niceness = 5;
 
 /// A fixed set of threads with a bounded queue. Thread-safe.
 class CheckPool {
