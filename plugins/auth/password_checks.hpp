@@ -8,8 +8,8 @@
 // Server settings (both backends):
 //   max_checks (16)                     checks queued or running for this server
 //   max_checks_per_address (2)          ... from one source address
-//   checks_per_second_per_address (4)   sustained rate from one address
-//   check_burst_per_address (8)         checks one address may make at once
+//   checks_per_second_per_address (2)   sustained rate from one address
+//   check_burst_per_address (4)         checks one address may make at once
 // A login over a limit is refused at once, without hashing.
 
 #include <atomic>

@@ -23,8 +23,8 @@ namespace pseud::security {
 struct CheckLimits {
   std::size_t in_flight = 16;             ///< checks queued or running, all addresses
   std::size_t in_flight_per_address = 2;  ///< ... from one source address
-  double per_second_per_address = 4.0;    ///< sustained checks per second from one address
-  double burst_per_address = 8.0;         ///< checks one address may make at once after a quiet spell
+  double per_second_per_address = 2.0;    ///< sustained checks per second from one address
+  double burst_per_address = 4.0;         ///< checks one address may make at once after a quiet spell
   std::size_t max_addresses = 4096;       ///< addresses remembered; idle ones are forgotten first
   std::size_t max_login = 256;            ///< longest login hashed (bytes)
   std::size_t max_password = 1024;        ///< longest password hashed (bytes)

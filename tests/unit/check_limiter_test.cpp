@@ -34,8 +34,8 @@ TEST(CheckLimiter, DefaultsAreTheDocumentedOnes) {
   const CheckLimits defaults;
   EXPECT_EQ(defaults.in_flight, 16u);
   EXPECT_EQ(defaults.in_flight_per_address, 2u);
-  EXPECT_EQ(defaults.per_second_per_address, 4.0);
-  EXPECT_EQ(defaults.burst_per_address, 8.0);
+  EXPECT_EQ(defaults.per_second_per_address, 2.0);
+  EXPECT_EQ(defaults.burst_per_address, 4.0);
   EXPECT_EQ(defaults.max_login, 256u);
   EXPECT_EQ(defaults.max_password, 1024u);
 }
