@@ -346,6 +346,23 @@ std::string answer_to_hello(RawCurvePeer& raw, const std::string& body) {
   return reply ? reply->back() : std::string("(no answer)");
 }
 
+// whoami from a client logging in with `options` (a fixed routing id), on new
+// connections until one answers. libzmq ignores a connection presenting a
+// routing id the server still holds for one that has just closed (no
+// ROUTER_HANDOVER with authentication), so coming back at once may take a
+// second connection. "" when none answered within 5 s.
+std::string log_in_again(const Service& service, const PeerOptions& options) {
+  const auto until = Clock::now() + 5s;
+  while (Clock::now() < until) {
+    auto client = client_of(service, options);
+    try {
+      return client->call<std::string>("whoami", CallOptions{.timeout = 1s});
+    } catch (const TimeoutError&) {
+    }
+  }
+  return {};
+}
+
 TEST_F(UntrustedCurve, HellosOverTheLengthCapsAreRefusedUnhashed) {
   RawCurvePeer raw(keys_.server.public_key, service_.endpoint);
   get_challenged(raw);
@@ -378,8 +395,7 @@ TEST_F(UntrustedCurve, ATypoDoesNotLockAFixedRoutingIdOut) {
   // The same routing id and key, the right password, a new connection: it starts afresh.
   auto right = client_options("s3cret!", keys_.alice);
   right.routing_id = "johns-laptop";
-  auto client = client_of(service_, right);
-  EXPECT_EQ(client->call<std::string>("whoami", CallOptions{.timeout = 5s}), "john");
+  EXPECT_EQ(log_in_again(service_, right), "john");
 }
 
 TEST_F(UntrustedCurve, AStrangerUnderTheOwnersRoutingIdCannotLockTheOwnerOut) {
@@ -393,8 +409,7 @@ TEST_F(UntrustedCurve, AStrangerUnderTheOwnersRoutingIdCannotLockTheOwnerOut) {
   }
   auto owner_options = client_options("s3cret!", keys_.alice);
   owner_options.routing_id = "johns-laptop";
-  auto owner = client_of(service_, owner_options);
-  EXPECT_EQ(owner->call<std::string>("whoami", CallOptions{.timeout = 5s}), "john");
+  EXPECT_EQ(log_in_again(service_, owner_options), "john");
 }
 
 TEST_F(UntrustedCurve, TriesAreCountedPerConnection) {
