@@ -532,7 +532,7 @@ void print_calls(const char* row, const char* who, const LatencySummary& before,
 }
 
 void print_common(const char* row, const FloodResult& r, double attack_rate, const char* attack) {
-  figure("%s: attack: %s at %.1f/s for %.1f s, from %s (%s build: %s)", row, attack, attack_rate,
+  figure("%s: attack: %s at %.1f/s for %.1f s, from %s (counts: %s; %s)", row, attack, attack_rate,
          ms_between(r.start, r.end) / 1000.0, attacker_source, faults::count_kind(), faults::build_kind());
   figure("%s: server RSS before %.1f MiB, after %.1f MiB (growth %+.1f MiB; target <= 64 MiB), peak during %.1f MiB%s",
          row, r.rss_before / 1024.0, r.rss_after / 1024.0, (r.rss_after - r.rss_before) / 1024.0,
@@ -783,7 +783,7 @@ TEST(PreauthCost, Row4HugeHelloPasswordsAreRefusedUndecoded) {
   const auto stats = server.stats();
   const double seconds = ms_between(hellos_start, end) / 1000.0;
   figure("row 4 (untrusted_curve, huge HELLOs): attack: %zu unauthenticated connections from %s each sent a HELLO "
-         "with a %.1f MiB password (%.0f MiB in %.2f s, %.0f HELLOs/s; %s build: %s)",
+         "with a %.1f MiB password (%.0f MiB in %.2f s, %.0f HELLOs/s; counts: %s; %s)",
          connections, attacker_source, static_cast<double>(password.size()) / (1024.0 * 1024.0),
          static_cast<double>(connections * body.size()) / (1024.0 * 1024.0), seconds,
          static_cast<double>(connections) / seconds, faults::count_kind(), faults::build_kind());
