@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <exception>
@@ -85,13 +86,18 @@ void CheckPool::run(const std::shared_ptr<State>& state) {
   }
 }
 
+std::size_t check_pool_threads() noexcept {
+  const std::size_t cores = std::thread::hardware_concurrency();
+  return std::clamp<std::size_t>(cores / 2, 1, 2);
+}
+
 std::shared_ptr<CheckPool> shared_check_pool() {
   // Never destroyed, so holders that are static objects can still let go at exit.
   static auto* const mutex = new std::mutex;
   static auto* const current = new std::weak_ptr<CheckPool>;
   std::lock_guard lock(*mutex);
   if (auto pool = current->lock()) return pool;
-  auto pool = std::make_shared<CheckPool>(check_pool_threads, check_pool_queue);
+  auto pool = std::make_shared<CheckPool>(check_pool_threads(), check_pool_queue);
   *current = pool;
   return pool;
 }

@@ -7,8 +7,8 @@
 // refused at once, and the caller refuses the login without hashing.
 //
 // One pool serves the whole process (shared_check_pool()), so the memory the
-// checks take is bounded per process: at most check_pool_threads checks run
-// at a time, check_pool_threads x the costliest hash's memory in all.
+// checks take is bounded per process: at most check_pool_threads() checks
+// run at a time, that many times the costliest hash's memory in all.
 
 #include <condition_variable>
 #include <cstddef>
@@ -21,8 +21,11 @@
 
 namespace pseud::security {
 
-/// Threads of the process's pool: 2 checks at a time, 128 MiB at the interactive cost.
-inline constexpr std::size_t check_pool_threads = 2;
+/// Threads of the process's pool: half the cores, at least 1 and at most 2.
+/// So hashing never takes every core (the engine and handler threads of users
+/// already logged in keep one), and at the interactive cost the checks hold
+/// at most 128 MiB (64 MiB on 2 cores).
+std::size_t check_pool_threads() noexcept;
 /// Checks the process's pool queues beyond those running; more are refused.
 inline constexpr std::size_t check_pool_queue = 32;
 /// How much nicer than the process the pool's threads run (Linux: per thread).
@@ -65,7 +68,7 @@ class CheckPool {
   std::vector<std::thread> threads_;
 };
 
-/// The process's pool (check_pool_threads, check_pool_queue), made on first
+/// The process's pool (check_pool_threads(), check_pool_queue), made on first
 /// use and joined when the last holder lets it go. Thread-safe.
 std::shared_ptr<CheckPool> shared_check_pool();
 
