@@ -3,9 +3,11 @@
 /// factories are registered at run time by name (see backends.hpp). Built in:
 /// "noop", "plain", "trusted_curve", "untrusted_curve".
 ///
-/// Every method runs on the peer's engine thread, except what a backend
-/// registers with the ZAP dispatcher, which runs on the ZAP thread.
+/// Every method runs on the peer's engine thread, except stats(), what a
+/// backend registers with the ZAP dispatcher (which runs on the ZAP thread)
+/// and the work it hands to AuthHost::defer().
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,15 +49,32 @@ class AuthHost {
   virtual bool resend_work(std::string_view id) = 0;
   /// Client: fails call `id` with UnauthorizedError(message).
   virtual void fail_call(std::string_view id, std::string_view message) = 0;
-  /// Runs `work` off the engine thread (on the worker pool), then `done` back
-  /// on the engine thread: for slow checks such as password hashing.
-  virtual void defer(std::function<void()> work, std::function<void()> done) = 0;
+  /// Runs `work` on the process's password-check threads (never the engine
+  /// thread, never the blocking-handler pool), then `done` back on the engine
+  /// thread: for slow checks such as password hashing. Returns false, running
+  /// neither, when those threads' bounded queue is full: refuse the login.
+  /// `done` is dropped unrun once the peer stops; `work` must own what it uses.
+  virtual bool defer(std::function<void()> work, std::function<void()> done) = 0;
 };
 
-/// The connection a message came on: its routing id and its ZAP User-Id (empty without ZAP).
+/// The connection a message came on: its routing id, its ZAP User-Id (empty
+/// without ZAP) and, for a connection that is not authenticated, the
+/// client's IP address as text (its "Peer-Address"; empty when unknown, as
+/// over inproc).
 struct Connection {
   std::string_view routing_id;
   std::string_view zap_user_id;
+  std::string_view peer_address{};
+};
+
+/// What a backend counts about the credentials it checked, or refused to
+/// check, before authentication (PeerStats::auth_*). Plain numbers.
+struct AuthStats {
+  std::uint64_t checks = 0;              ///< password checks run
+  std::uint64_t refused_busy = 0;        ///< logins refused unchecked: too many checks waiting
+  std::uint64_t refused_by_address = 0;  ///< ... unchecked: over the per-address limits
+  std::uint64_t refused_oversize = 0;    ///< ... unchecked: login or password over its length cap
+  std::uint64_t expired = 0;             ///< logins refused because no verdict came in time
 };
 
 /// One authentication policy, for one peer in one role.
@@ -89,8 +108,10 @@ class AuthBackend {
     args.user_id = caller.user_id;
     return args;
   }
-  /// A connection went away: forget per-connection state.
+  /// A connection went away (authenticated or not): forget its state.
   virtual void forget(std::string_view routing_id) { (void)routing_id; }
+  /// The backend's counters. Called from any thread.
+  virtual AuthStats stats() const { return {}; }
 
   /// Client: keep each call's WORK so it can be re-sent after authentication.
   virtual bool keeps_work_for_retry() const noexcept { return false; }

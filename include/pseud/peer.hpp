@@ -142,6 +142,12 @@ struct PeerStats {
   std::uint64_t silent_connections_cut = 0;  ///< connections closed for sending nothing (see handshake_timeout)
   std::uint64_t overloaded_requests = 0;     ///< requests refused unrun with OverloadedError
   std::size_t pending_calls = 0;         ///< calls waiting for a reply now
+  // Logins checked by password (the plain and untrusted_curve backends), or refused unchecked:
+  std::uint64_t auth_checks = 0;              ///< password checks run
+  std::uint64_t auth_refused_busy = 0;        ///< refused: the password-check queue was full
+  std::uint64_t auth_refused_by_address = 0;  ///< refused: over the per-source-address limits
+  std::uint64_t auth_refused_oversize = 0;    ///< refused: login or password over its length cap
+  std::uint64_t auth_expired = 0;             ///< refused: no verdict within the ZAP request timeout
 };
 
 class Peer;

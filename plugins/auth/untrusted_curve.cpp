@@ -8,11 +8,16 @@
 // are authenticated at the handshake, and the User-Id seen on the connection
 // is the login.
 // Server settings: secret_key, user=LOGIN=PASSWORD / user_hash=LOGIN=HASH,
-//   permission=LOGIN=PERMISSION, hash_cost, max_challenged (default 10000).
+//   permission=LOGIN=PERMISSION, hash_cost, max_challenged (default 10000),
+//   and the limits on password checks (password_checks.hpp). A HELLO whose
+//   login is over 256 bytes or password over 1 KiB is refused undecoded.
+// Challenges (login tries) are per connection: kept by routing id and key,
+// forgotten when the connection closes (the engine calls forget()).
 // Client settings: server_public_key, login, password, public_key and
 //   secret_key (generated when absent).
 
-#include <deque>
+#include <atomic>
+#include <list>
 #include <map>
 #include <mutex>
 #include <set>
@@ -21,6 +26,7 @@
 #include "builtin.hpp"
 #include "curve_options.hpp"
 #include "log.hpp"
+#include "password_checks.hpp"
 #include "wire/bodies.hpp"
 #include "zap_server.hpp"
 
@@ -64,9 +70,9 @@ class UntrustedCurveServer final : public AuthBackend {
   explicit UntrustedCurveServer(const Settings& settings)
       : keys_(server_keys(settings, name)),
         permissions_(settings, name),
-        max_challenged_(std::stoul(settings.get_or("max_challenged", "10000"))) {
-    load_users(settings, name, *users_);
-    if (users_->size() == 0) throw UsageError("untrusted_curve: no users configured (setting user=LOGIN=PASSWORD)");
+        max_challenged_(std::stoul(settings.get_or("max_challenged", "10000"))),
+        checks_(std::make_shared<PasswordChecks>(settings, name)) {
+    if (checks_->users().size() == 0) throw UsageError("untrusted_curve: no users configured (setting user=LOGIN=PASSWORD)");
   }
 
   void configure(AuthHost& host) override {
@@ -98,41 +104,78 @@ class UntrustedCurveServer final : public AuthBackend {
   }
 
   void handle_hello(AuthHost& host, const Connection& from, std::string_view id, std::string_view body) override {
-    auto it = challenged_.find(std::string(from.routing_id));
-    if (it == challenged_.end() || it->second.key != from.zap_user_id || it->second.hellos >= max_hellos ||
-        it->second.checking) {
-      // A HELLO nobody asked for, from a key that changed, or too many tries.
+    const Key key{std::string(from.routing_id), std::string(from.zap_user_id)};
+    auto it = challenged_.find(key);
+    if (it == challenged_.end() || it->second.hellos >= max_hellos || it->second.checking) {
+      // A HELLO nobody asked for (on this connection, with this key), too many tries, or one under way.
       detail::log(LogLevel::info, "pseud: untrusted_curve refused an unexpected HELLO");
       host.send_unauthorized(from.routing_id, id, failure_text);
       return;
     }
-    ++it->second.hellos;
+    Challenge& challenge = it->second;
+    ++challenge.hellos;
+    // The length caps first, on the body as it came: nothing bigger is decoded or hashed.
+    if (body.size() > max_hello_body()) return refuse_oversize(host, from, id);
     auto hello = decode(body);
     if (!hello) {
       host.send_unauthorized(from.routing_id, id, failure_text);
       return;
     }
-    // Password hashing is slow on purpose: check off the engine thread.
-    it->second.checking = true;
+    const auto admission = checks_->admit(from.peer_address, hello->login.size(), hello->password.size());
+    if (admission != PasswordChecks::Admission::admitted) {
+      detail::log(LogLevel::info, "pseud: untrusted_curve refused a login from ",
+                  from.peer_address.empty() ? "local" : from.peer_address,
+                  " unchecked: ", PasswordChecks::refusal_text(admission));
+      host.send_unauthorized(from.routing_id, id, failure_text);
+      return;
+    }
+    // Password hashing is slow on purpose: it runs on the check threads, and
+    // is skipped if the connection goes before its turn comes.
+    challenge.checking = true;
+    challenge.cancelled = std::make_shared<std::atomic<bool>>(false);
     auto verdict = std::make_shared<bool>(false);
     auto attempt = std::make_shared<wire::HelloBody>(std::move(*hello));
-    host.defer([users = users_, attempt, verdict] { *verdict = users->verify(attempt->login, attempt->password); },
-               [this, &host, routing_id = std::string(from.routing_id), key = std::string(from.zap_user_id),
-                id = std::string(id), attempt, verdict] { finish_hello(host, routing_id, key, id, *attempt, *verdict); });
+    std::string address(from.peer_address);
+    const bool queued = host.defer(
+        [checks = checks_, address, attempt, verdict, cancelled = challenge.cancelled] {
+          if (cancelled->load()) return checks->release(address, false);
+          *verdict = checks->verify_admitted(address, attempt->login, attempt->password);
+        },
+        [this, &host, key, id = std::string(id), attempt, verdict] { finish_hello(host, key, id, *attempt, *verdict); });
+    if (queued) return;
+    challenge.checking = false;
+    checks_->release(address, true);
+    detail::log(LogLevel::info, "pseud: untrusted_curve refused a login unchecked: ",
+                PasswordChecks::refusal_text(PasswordChecks::Admission::busy));
+    host.send_unauthorized(from.routing_id, id, failure_text);
   }
 
-  void forget(std::string_view routing_id) override { challenged_.erase(std::string(routing_id)); }
+  void forget(std::string_view routing_id) override {
+    // Every key's challenge under this routing id: the connection that had them is gone.
+    const std::string id(routing_id);
+    for (auto it = challenged_.lower_bound(Key{id, {}}); it != challenged_.end() && it->first.first == id;) {
+      it = erase(it);
+    }
+  }
 
   PredicateArgs predicate_arguments(const Caller& caller) override {
     return permissions_.arguments_for(caller.user_id);
   }
 
+  AuthStats stats() const override { return checks_->stats(); }
+
  private:
+  // A connection's challenge is its routing id and CURVE key together: a
+  // stranger presenting the same routing id (with another key) has a
+  // challenge of its own and cannot spend the owner's tries.
+  using Key = std::pair<std::string, std::string>;
   struct Challenge {
-    std::string key;
     int hellos = 0;
     bool checking = false;
+    std::shared_ptr<std::atomic<bool>> cancelled;  // set when the challenge goes while its check waits
+    std::list<Key>::iterator order;               // its place in challenge_order_
   };
+  using Challenges = std::map<Key, Challenge>;
 
   static std::optional<wire::HelloBody> decode(std::string_view body) {
     auto unpacked = wire::unpack_body(body);
@@ -140,40 +183,63 @@ class UntrustedCurveServer final : public AuthBackend {
     return std::nullopt;
   }
 
-  void remember_challenge(const Connection& from) {
-    std::string routing_id(from.routing_id);
-    if (challenged_.count(routing_id)) return;
-    // Bounded: the oldest challenges go first when too many connections never answer.
-    while (challenged_.size() >= max_challenged_ && !challenge_order_.empty()) {
-      challenged_.erase(challenge_order_.front());
-      challenge_order_.pop_front();
-    }
-    challenged_[routing_id] = Challenge{std::string(from.zap_user_id)};
-    challenge_order_.push_back(std::move(routing_id));
+  // Bytes of a msgpack bin header for `size` bytes.
+  static std::size_t bin_header(std::size_t size) noexcept { return size <= 0xff ? 2 : size <= 0xffff ? 3 : 5; }
+
+  // The largest HELLO body [bin login, bin password] within the length caps.
+  std::size_t max_hello_body() const noexcept {
+    const auto& limits = checks_->limits();
+    return 1 + bin_header(limits.max_login) + limits.max_login + bin_header(limits.max_password) + limits.max_password;
   }
 
-  void finish_hello(AuthHost& host, const std::string& routing_id, const std::string& key, const std::string& id,
-                    const wire::HelloBody& attempt, bool accepted) {
-    auto it = challenged_.find(routing_id);
-    if (it == challenged_.end() || it->second.key != key) return;  // gone meanwhile
+  void refuse_oversize(AuthHost& host, const Connection& from, std::string_view id) {
+    checks_->count_oversize();
+    detail::log(LogLevel::info, "pseud: untrusted_curve refused a login unchecked: ",
+                PasswordChecks::refusal_text(PasswordChecks::Admission::oversize));
+    host.send_unauthorized(from.routing_id, id, failure_text);
+  }
+
+  Challenges::iterator erase(Challenges::iterator it) {
+    if (it->second.cancelled) it->second.cancelled->store(true);
+    challenge_order_.erase(it->second.order);
+    return challenged_.erase(it);
+  }
+
+  void remember_challenge(const Connection& from) {
+    Key key{std::string(from.routing_id), std::string(from.zap_user_id)};
+    if (challenged_.count(key)) return;
+    // Bounded: the oldest challenges go first when too many connections never answer.
+    while (challenged_.size() >= max_challenged_ && !challenge_order_.empty()) {
+      erase(challenged_.find(challenge_order_.front()));
+    }
+    challenge_order_.push_back(key);
+    Challenge challenge;
+    challenge.order = std::prev(challenge_order_.end());
+    challenged_.emplace(std::move(key), std::move(challenge));
+  }
+
+  void finish_hello(AuthHost& host, const Key& key, const std::string& id, const wire::HelloBody& attempt,
+                    bool accepted) {
+    auto it = challenged_.find(key);
+    if (it == challenged_.end()) return;  // the connection went meanwhile
     it->second.checking = false;
     if (!accepted) {
-      host.send_unauthorized(routing_id, id, failure_text);
+      host.send_unauthorized(key.first, id, failure_text);
       return;
     }
-    trusted_->trust(key, attempt.login);
-    challenged_.erase(it);
-    host.bind_user(attempt.login, routing_id);
-    host.send_authenticated(routing_id, id, "Welcome " + wire::python_bytes_repr(attempt.login));
+    trusted_->trust(key.second, attempt.login);
+    erase(it);
+    host.bind_user(attempt.login, key.first);
+    host.send_authenticated(key.first, id, "Welcome " + wire::python_bytes_repr(attempt.login));
   }
 
   ServerKeys keys_;
   Permissions permissions_;
   std::size_t max_challenged_;
-  std::shared_ptr<security::PasswordStore> users_ = std::make_shared<security::PasswordStore>();
+  std::shared_ptr<PasswordChecks> checks_;
   std::shared_ptr<TrustedKeys> trusted_ = std::make_shared<TrustedKeys>();
-  std::map<std::string, Challenge> challenged_;  // routing id -> challenge (engine thread)
-  std::deque<std::string> challenge_order_;
+  Challenges challenged_;              // (routing id, key) -> challenge (engine thread)
+  std::list<Key> challenge_order_;     // oldest first
   std::unique_ptr<security::ZapRegistration> zap_;
 };
 
@@ -208,6 +274,16 @@ class UntrustedCurveClient final : public AuthBackend {
     hello_id_.clear();
     hellos_sent_ = 0;
     for (const auto& id : std::exchange(waiting_, {})) host.resend_work(id);
+  }
+
+  // The connection to the server is gone (its calls fail with it): a HELLO
+  // under way will never be answered, and the next connection is challenged
+  // afresh, so its tries start again. (Without this, a HELLO lost with its
+  // connection left every later call waiting for it until it timed out.)
+  void forget(std::string_view) override {
+    hello_id_.clear();
+    hellos_sent_ = 0;
+    waiting_.clear();
   }
 
  private:

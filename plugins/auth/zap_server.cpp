@@ -11,14 +11,30 @@ namespace {
 std::atomic<std::uint64_t> domain_counter{0};
 }  // namespace
 
-std::unique_ptr<security::ZapRegistration> start_zap(AuthHost& host, security::ZapAuthenticator authenticator) {
-  std::string domain = "pseud." + std::to_string(domain_counter.fetch_add(1));
-  auto registration = security::register_zap_domain(host.context(), domain, std::move(authenticator));
+namespace {
+
+void enforce_domain(AuthHost& host, const std::string& domain) {
   host.socket().set(zmq::sockopt::zap_domain, domain);
   const int enforce = 1;
   if (zmq_setsockopt(host.socket().handle(), ZMQ_ZAP_ENFORCE_DOMAIN, &enforce, sizeof enforce) != 0) {
     throw zmq::error_t();
   }
+}
+
+}  // namespace
+
+std::unique_ptr<security::ZapRegistration> start_zap(AuthHost& host, security::ZapAuthenticator authenticator) {
+  std::string domain = "pseud." + std::to_string(domain_counter.fetch_add(1));
+  auto registration = security::register_zap_domain(host.context(), domain, std::move(authenticator));
+  enforce_domain(host, domain);
+  return registration;
+}
+
+std::unique_ptr<security::ZapRegistration> start_zap(AuthHost& host, security::DeferringZapAuthenticator authenticator,
+                                                     security::ZapDeferLimits limits) {
+  std::string domain = "pseud." + std::to_string(domain_counter.fetch_add(1));
+  auto registration = security::register_zap_domain(host.context(), domain, std::move(authenticator), limits);
+  enforce_domain(host, domain);
   return registration;
 }
 

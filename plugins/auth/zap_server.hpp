@@ -3,6 +3,7 @@
 // of its own, enforced, with its authenticator registered before any bind.
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace pseud::plugins {
 /// ZMQ_ZAP_ENFORCE_DOMAIN on the host's socket, so a missing handler refuses
 /// clients instead of letting them in. Call from AuthBackend::configure().
 std::unique_ptr<security::ZapRegistration> start_zap(AuthHost& host, security::ZapAuthenticator authenticator);
+/// The same for an authenticator that may answer later (see register_zap_domain).
+std::unique_ptr<security::ZapRegistration> start_zap(AuthHost& host, security::DeferringZapAuthenticator authenticator,
+                                                     security::ZapDeferLimits limits);
 
 /// Permissions per user, from settings "permission" = "USER=PERMISSION" (repeatable).
 class Permissions {
@@ -37,7 +41,14 @@ void load_users(const Settings& settings, std::string_view backend, security::Pa
 class ZapServerBackend : public AuthBackend {
  public:
   ZapServerBackend(const Settings& settings, std::string_view backend) : permissions_(settings, backend) {}
-  void stop() override { zap_.reset(); }
+  void stop() override {
+    std::unique_ptr<security::ZapRegistration> retired;
+    {
+      std::lock_guard lock(zap_mutex_);
+      if (zap_) last_counters_ = {zap_->refused_pending(), zap_->expired()};
+      retired = std::move(zap_);
+    }
+  }
   bool authenticates_connections() const noexcept override { return true; }
   bool is_authenticated(const Connection& from) override { return !from.zap_user_id.empty(); }
   PredicateArgs predicate_arguments(const Caller& caller) override { return permissions_.arguments_for(caller.user_id); }
@@ -45,12 +56,30 @@ class ZapServerBackend : public AuthBackend {
  protected:
   /// Registers `authenticator` (see start_zap); call from configure().
   void serve_zap(AuthHost& host, security::ZapAuthenticator authenticator) {
-    zap_ = start_zap(host, std::move(authenticator));
+    auto registration = start_zap(host, std::move(authenticator));
+    std::lock_guard lock(zap_mutex_);
+    zap_ = std::move(registration);
+  }
+  void serve_zap(AuthHost& host, security::DeferringZapAuthenticator authenticator, security::ZapDeferLimits limits) {
+    auto registration = start_zap(host, std::move(authenticator), limits);
+    std::lock_guard lock(zap_mutex_);
+    zap_ = std::move(registration);
+  }
+  /// What the ZAP dispatcher refused for this backend's domain. Thread-safe.
+  struct ZapCounters {
+    std::uint64_t refused_pending = 0;  ///< too many requests waiting for an answer
+    std::uint64_t expired = 0;          ///< no answer in time
+  };
+  ZapCounters zap_counters() const {
+    std::lock_guard lock(zap_mutex_);
+    return zap_ ? ZapCounters{zap_->refused_pending(), zap_->expired()} : last_counters_;
   }
 
  private:
   Permissions permissions_;
+  mutable std::mutex zap_mutex_;  // zap_ is read by stats(), from any thread
   std::unique_ptr<security::ZapRegistration> zap_;
+  ZapCounters last_counters_;  // of the registration stop() released
 };
 
 /// True for "1", "true", "yes" and "on".

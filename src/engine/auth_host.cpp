@@ -52,12 +52,24 @@ void Engine::fail_call(std::string_view id, std::string_view message) {
   }
 }
 
-void Engine::defer(std::function<void()> work, std::function<void()> done) {
-  auto job = [this, work = std::move(work), done = std::move(done)]() mutable {
+void DeferGate::deliver(std::function<void()> done) {
+  std::lock_guard lock(mutex_);
+  if (queue_) queue_->push(TaskCommand{std::move(done)});
+}
+
+void DeferGate::close() noexcept {
+  std::lock_guard lock(mutex_);
+  queue_ = nullptr;
+}
+
+bool Engine::defer(std::function<void()> work, std::function<void()> done) {
+  // The process's password-check threads, not pool_: slow checks must not
+  // take the threads of the blocking handlers of users already logged in.
+  if (!check_pool_) check_pool_ = security::shared_check_pool();
+  return check_pool_->try_post([gate = defer_gate_, work = std::move(work), done = std::move(done)]() mutable {
     work();
-    queue_.push(TaskCommand{std::move(done)});
-  };
-  if (!pool_.post(job)) job();  // no worker threads: run it here
+    gate->deliver(std::move(done));
+  });
 }
 
 }  // namespace pseud::detail

@@ -117,15 +117,13 @@ void Engine::on_server_event(int event, int value, const std::string& endpoint) 
     return;
   }
   if (event == ZMQ_EVENT_DISCONNECTED) {
-    const std::string spoke_as = connections_.closed(value);
-    // A connection that never authenticated is in no peer table: its
-    // authentication state (challenges, tries) goes with it all the same.
-    if (!spoke_as.empty() && !peers_.count(spoke_as)) auth_->forget(spoke_as);
+    connections_.closed(value);
     // The value is the closed connection's descriptor: whoever spoke through it is gone.
     if (auto owner = fd_owners_.find(value); owner != fd_owners_.end()) {
       const std::string routing_id = owner->second;
       peer_gone(routing_id, "its connection closed");
     }
+    unauthenticated_gone(value);  // and whatever the backend kept for it before it logged in
   } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
              event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
     log(LogLevel::info, "pseud: refused a connection on ", endpoint, " (", failure_reason(endpoint, event), ")");

@@ -4,24 +4,18 @@ namespace pseud::detail {
 
 void ConnectionTable::accepted(int fd, Clock::time_point now) {
   const std::uint64_t current = epoch(fd);
-  open_.insert_or_assign(fd, Open{now, current, {}, false});
+  open_.insert_or_assign(fd, Open{now, current, false});
   accept_order_.push_back(Accept{now, fd, current});
 }
 
-std::string ConnectionTable::closed(int fd) {
+void ConnectionTable::closed(int fd) {
   ++epochs_[fd];
-  auto it = open_.find(fd);
-  if (it == open_.end()) return {};
-  std::string routing_id = std::move(it->second.routing_id);
-  open_.erase(it);
-  return routing_id;
+  open_.erase(fd);
 }
 
-void ConnectionTable::spoke(int fd, std::string_view routing_id) {
+void ConnectionTable::spoke(int fd) {
   auto it = open_.find(fd);
-  if (it == open_.end()) return;  // accepted before the monitor started, or inproc
-  it->second.spoke = true;
-  if (it->second.routing_id != routing_id) it->second.routing_id.assign(routing_id);
+  if (it != open_.end()) it->second.spoke = true;  // else accepted before the monitor started, or inproc
 }
 
 std::uint64_t ConnectionTable::epoch(int fd) const {

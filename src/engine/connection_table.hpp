@@ -23,11 +23,10 @@ class ConnectionTable {
 
   /// A connection was accepted on `fd`.
   void accepted(int fd, Clock::time_point now);
-  /// The connection on `fd` closed. Returns the routing id it last spoke
-  /// with, if it spoke (its state elsewhere is to be forgotten).
-  std::string closed(int fd);
-  /// A message arrived through `fd` with routing id `routing_id`.
-  void spoke(int fd, std::string_view routing_id);
+  /// The connection on `fd` closed.
+  void closed(int fd);
+  /// A message arrived through `fd`.
+  void spoke(int fd);
   /// DISCONNECTED events seen for `fd` so far: changes when its number changes hands.
   std::uint64_t epoch(int fd) const;
   /// Removes and returns the descriptors accepted before `cutoff` that are
@@ -40,7 +39,6 @@ class ConnectionTable {
   struct Open {
     Clock::time_point accepted;
     std::uint64_t epoch = 0;
-    std::string routing_id;  // the last one it spoke with; empty while silent
     bool spoke = false;
   };
   struct Accept {

@@ -151,6 +151,12 @@ PeerStats Engine::stats() const {
   s.unroutable_replies = counters_.unroutable_replies.load();
   s.expired_replies = counters_.expired_replies.load();
   s.pending_calls = counters_.pending_calls.load();
+  const AuthStats auth = auth_->stats();
+  s.auth_checks = auth.checks;
+  s.auth_refused_busy = auth.refused_busy;
+  s.auth_refused_by_address = auth.refused_by_address;
+  s.auth_refused_oversize = auth.refused_oversize;
+  s.auth_expired = auth.expired;
   return s;
 }
 
@@ -342,6 +348,7 @@ void Engine::fire_deadlines() {
 }
 
 void Engine::shut_down() {
+  defer_gate_->close();  // password checks still running deliver nothing from now on
   const auto stopped = failure<PeerStoppedError>("the peer was stopped before the reply arrived");
   while (!pending_.empty()) complete(pending_.begin()->first, nullptr, stopped);
   for (Command& command : queue_.close()) {

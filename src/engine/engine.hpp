@@ -32,6 +32,7 @@
 #include "pseud/auth.hpp"
 #include "pseud/heartbeat.hpp"
 #include "pseud/peer.hpp"
+#include "security/check_pool.hpp"
 #include "wire/bodies.hpp"
 #include "wire/frames.hpp"
 
@@ -77,6 +78,21 @@ struct TaskCommand {
 struct StopCommand {};
 using Command =
     std::variant<CallCommand, ReplyCommand, CancelCommand, BindCommand, ConnectCommand, TaskCommand, StopCommand>;
+
+/// How a password check (AuthHost::defer) hands its result back: to the
+/// engine's queue while the engine runs, to nobody once it stops. Shared with
+/// the checks, which may outlive the engine.
+class DeferGate {
+ public:
+  explicit DeferGate(CommandQueue<Command>* queue) noexcept : queue_(queue) {}
+  /// Queues `done` for the engine thread, or drops it once closed.
+  void deliver(std::function<void()> done);
+  void close() noexcept;
+
+ private:
+  std::mutex mutex_;
+  CommandQueue<Command>* queue_;  // null once closed
+};
 
 class Engine final : private AuthHost, private HeartbeatHost {
  public:
@@ -239,7 +255,16 @@ class Engine final : private AuthHost, private HeartbeatHost {
                   std::string_view password) override;
   bool resend_work(std::string_view id) override;
   void fail_call(std::string_view id, std::string_view message) override;
-  void defer(std::function<void()> work, std::function<void()> done) override;
+  bool defer(std::function<void()> work, std::function<void()> done) override;
+
+  // unauthenticated.cpp: connections that spoke before authenticating, so
+  // that the backend forgets them (AuthBackend::forget) once they close
+  struct Unauthenticated {
+    std::string routing_id;
+    std::uint64_t inode = 0;  // which connection had the descriptor
+  };
+  void note_unauthenticated(std::string_view routing_id);
+  void unauthenticated_gone(int fd);
 
   // HeartbeatHost (peer_table.cpp)
   void for_each_peer(const std::function<void(const PeerState&)>& visit) const override;
@@ -258,6 +283,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   zmq::socket_t monitor_;
   std::string monitor_endpoint_;
   CommandQueue<Command> queue_;
+  std::shared_ptr<DeferGate> defer_gate_ = std::make_shared<DeferGate>(&queue_);
+  std::shared_ptr<security::CheckPool> check_pool_;  // the process's, once a check was deferred
 
   // Engine state, below. The engine thread holds this lock except while it
   // waits in poll, so a caller that finds it free can send its call at once
@@ -297,6 +324,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::unordered_map<int, std::string> fd_owners_;  // connection fd -> the routing id that spoke through it
   ConnectionTable connections_;                      // server: every accepted connection, by descriptor
   std::optional<std::chrono::milliseconds> silence_limit_;  // from the heartbeat backend
+  std::unordered_map<int, Unauthenticated> unauthenticated_by_fd_;  // bounded; see unauthenticated.cpp
+  TextMap<int> unauthenticated_fd_;                                  // ... and the other way round
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;

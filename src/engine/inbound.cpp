@@ -130,7 +130,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   // Only received frames carry their descriptor (the router makes up frame 0).
   zmq::message_t& last = count <= frames_.size() ? frames_[count - 1] : overflow_frame_;
   current_fd_ = zmq_msg_get(last.handle(), ZMQ_SRCFD);
-  if (current_fd_ >= 0 && role_ == PeerRole::server) connections_.spoke(current_fd_, sender);
+  if (current_fd_ >= 0 && role_ == PeerRole::server) connections_.spoke(current_fd_);
   if (!malformed_by_fd_.empty() && comes_from_cut_connection(sender)) return;
   if (count > frames_.size()) {
     note_malformed();
@@ -167,10 +167,14 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   }
   const wire::Envelope& message = *envelope;
   const char* zap_user = zmq_msg_gets(last.handle(), "User-Id");
-  const Connection from{message.routing_id, zap_user ? std::string_view(zap_user) : std::string_view{}};
+  Connection from{message.routing_id, zap_user ? std::string_view(zap_user) : std::string_view{}};
   const wire::MessageType type = message.message.type;
   if (!auth_->is_authenticated(from)) {
     if (message.form == wire::Form::probe) return;
+    // Only here: a metadata lookup per message is not free, and only the unauthenticated need it.
+    const char* address = zmq_msg_gets(last.handle(), "Peer-Address");
+    from.peer_address = address ? std::string_view(address) : std::string_view{};
+    note_unauthenticated(message.routing_id);
     if (type == wire::MessageType::hello) {
       auth_->handle_hello(*this, from, message.message.id, message.message.body);
     } else {

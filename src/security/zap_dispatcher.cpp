@@ -3,9 +3,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <mutex>
+#include <queue>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -61,18 +63,99 @@ int make_wake_fd() {
   return fd;
 }
 
+using Clock = std::chrono::steady_clock;
+
+const ZapReply& dropped_reply() {
+  static const ZapReply reply{"500", "Authentication dropped", {}};
+  return reply;
+}
+
 }  // namespace
+
+/// Where deferred answers wait for the handler thread, and the eventfd that
+/// wakes it (for them, and for stop()). Shared with every responder, so it
+/// outlives the dispatcher as long as one of them does.
+class ZapMailbox {
+ public:
+  ZapMailbox() : fd_(make_wake_fd()) {}
+  ~ZapMailbox() { ::close(fd_); }
+  ZapMailbox(const ZapMailbox&) = delete;
+  ZapMailbox& operator=(const ZapMailbox&) = delete;
+
+  int fd() const noexcept { return fd_; }
+
+  /// False once closed (the handler has stopped).
+  bool post(std::uint64_t ticket, ZapReply reply) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return false;
+      answers_.emplace_back(ticket, std::move(reply));
+    }
+    wake();
+    return true;
+  }
+  void wake() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(fd_, &one, sizeof one);
+  }
+  /// Clears the wake-up and takes what was posted.
+  void take(std::vector<std::pair<std::uint64_t, ZapReply>>& out) {
+    std::uint64_t value;
+    [[maybe_unused]] const auto got = ::read(fd_, &value, sizeof value);
+    out.clear();
+    std::lock_guard lock(mutex_);
+    out.swap(answers_);
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    answers_.clear();
+  }
+
+ private:
+  const int fd_;
+  std::mutex mutex_;
+  std::vector<std::pair<std::uint64_t, ZapReply>> answers_;
+  bool closed_ = false;
+};
+
+/// The one answer of one request, shared by the copies of its responder.
+struct ZapAnswer {
+  ZapAnswer(std::shared_ptr<ZapMailbox> box, std::uint64_t number) : mailbox(std::move(box)), ticket(number) {}
+  ~ZapAnswer() {
+    if (answered.exchange(true)) return;
+    try {
+      mailbox->post(ticket, dropped_reply());  // the work was dropped: refuse now, not at the timeout
+    } catch (...) {
+    }
+  }
+  ZapAnswer(const ZapAnswer&) = delete;
+  ZapAnswer& operator=(const ZapAnswer&) = delete;
+
+  const std::shared_ptr<ZapMailbox> mailbox;
+  const std::uint64_t ticket;
+  std::atomic<bool> answered{false};
+};
+
+bool ZapResponder::operator()(ZapReply reply) const {
+  if (!answer_ || answer_->answered.exchange(true)) return false;
+  return answer_->mailbox->post(answer_->ticket, std::move(reply));
+}
 
 /// One registered domain. `mutex` is held while the authenticator runs, so
 /// unregistering waits for a running call and then clears `authenticator`.
 struct ZapDomain {
-  ZapDomain(std::string domain, ZapAuthenticator decide)
-      : name(std::move(domain)), authenticator(std::move(decide)) {}
+  ZapDomain(std::string domain, DeferringZapAuthenticator decide, ZapDeferLimits defer_limits)
+      : name(std::move(domain)), authenticator(std::move(decide)), limits(defer_limits) {}
 
   const std::string name;
   std::mutex mutex;
-  ZapAuthenticator authenticator;  // empty once unregistered
+  DeferringZapAuthenticator authenticator;  // empty once unregistered
+  const ZapDeferLimits limits;
   std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::size_t> pending{0};  // changed only by the handler thread
+  std::atomic<std::uint64_t> refused_pending{0};
+  std::atomic<std::uint64_t> expired{0};
 };
 
 /// The handler of one context: the socket bound at zap_endpoint and the thread serving it.
@@ -93,16 +176,40 @@ class ZapDispatcher {
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
 
  private:
+  /// A request whose answer was deferred: what it takes to answer it.
+  struct Waiting {
+    std::vector<zmq::message_t> envelope;  // routing frames and the empty delimiter
+    std::string request_id;
+    std::shared_ptr<ZapDomain> domain;
+    std::weak_ptr<ZapAnswer> answer;  // marked answered when the request times out
+  };
+  struct Expiry {
+    Clock::time_point at;
+    std::uint64_t ticket;
+    bool operator>(const Expiry& other) const noexcept { return at > other.at; }
+  };
+
   void run() noexcept;
   /// Serves up to `batch` queued requests; false when the context is terminating.
   bool serve_pending();
   void serve(std::vector<zmq::message_t>& frames, bool truncated);
-  ZapReply decide(const ZapRequest& request);
+  /// The reply now, or nullopt when `ticket` will bring it.
+  std::optional<ZapReply> decide(const ZapRequest& request, std::shared_ptr<ZapDomain>& domain,
+                                 const std::shared_ptr<ZapAnswer>& answer);
   void reply(std::vector<zmq::message_t>& frames, std::size_t envelope_size, std::string_view request_id,
              const ZapReply& answer);
+  /// Sends the answers responders posted.
+  void deliver_answers();
+  /// Refuses the waiting requests whose time is up; the milliseconds until the next one's, at most `longest`.
+  int expire_waiting(int longest);
+  void finish(std::unordered_map<std::uint64_t, Waiting>::iterator waiting, const ZapReply& answer);
 
   zmq::socket_t socket_;
-  int wake_fd_ = -1;
+  std::shared_ptr<ZapMailbox> mailbox_;
+  std::uint64_t next_ticket_ = 0;                          // handler thread only, as are the two below
+  std::unordered_map<std::uint64_t, Waiting> waiting_;     // by ticket
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries_;
+  std::vector<std::pair<std::uint64_t, ZapReply>> answers_;  // scratch for deliver_answers()
   std::atomic<bool> stopping_{false};
   std::atomic<bool> finished_{false};
   std::mutex domains_mutex_;
@@ -123,19 +230,11 @@ ZapDispatcher::ZapDispatcher(zmq::context_t& context) {
     }
     throw Error(std::string("pseud: cannot start the ZAP handler: ") + e.what());
   }
-  wake_fd_ = make_wake_fd();
-  try {
-    thread_ = std::thread([this] { run(); });
-  } catch (...) {
-    ::close(wake_fd_);
-    throw;
-  }
+  mailbox_ = std::make_shared<ZapMailbox>();
+  thread_ = std::thread([this] { run(); });
 }
 
-ZapDispatcher::~ZapDispatcher() {
-  stop();
-  ::close(wake_fd_);
-}
+ZapDispatcher::~ZapDispatcher() { stop(); }
 
 void ZapDispatcher::add(const std::shared_ptr<ZapDomain>& domain) {
   std::lock_guard lock(domains_mutex_);
@@ -152,8 +251,7 @@ bool ZapDispatcher::remove(const ZapDomain& domain) {
 
 void ZapDispatcher::stop() noexcept {
   stopping_.store(true);
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
+  mailbox_->wake();
   if (!thread_.joinable()) return;
   if (thread_.get_id() == std::this_thread::get_id()) {
     // Unreachable: the last registration cannot go away inside one of its own
@@ -165,16 +263,18 @@ void ZapDispatcher::stop() noexcept {
 }
 
 void ZapDispatcher::run() noexcept {
-  zmq_pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+  zmq_pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, mailbox_->fd(), ZMQ_POLLIN, 0}};
+  int timeout_ms = poll_interval_ms;
   while (!stopping_.load()) {
-    if (zmq_poll(items, 2, poll_interval_ms) < 0) {
+    if (zmq_poll(items, 2, timeout_ms) < 0) {
       if (zmq_errno() == EINTR) continue;
       if (zmq_errno() != ETERM) detail::log(LogLevel::error, "pseud: ZAP handler poll failed: ", zmq_strerror(zmq_errno()));
       break;  // ETERM: the context is being terminated, so release the socket
     }
-    if (items[1].revents & ZMQ_POLLIN) {
-      std::uint64_t value;
-      [[maybe_unused]] const auto got = ::read(wake_fd_, &value, sizeof value);
+    try {
+      if (items[1].revents & ZMQ_POLLIN) deliver_answers();
+    } catch (const std::exception& e) {
+      detail::log(LogLevel::error, "pseud: ZAP handler: ", e.what());
     }
     if (items[0].revents & ZMQ_POLLIN) {
       bool alive = false;
@@ -187,7 +287,15 @@ void ZapDispatcher::run() noexcept {
       }
       if (!alive) break;
     }
+    try {
+      timeout_ms = expire_waiting(poll_interval_ms);  // after serving: new requests' timeouts count
+    } catch (const std::exception& e) {
+      detail::log(LogLevel::error, "pseud: ZAP handler: ", e.what());
+    }
   }
+  // Responders that answer from now on reach nobody; waiting requests die with their connections.
+  mailbox_->close();
+  waiting_.clear();
   finished_.store(true, std::memory_order_release);
   // zmq_close() releases an inproc endpoint later, on libzmq's reaper thread;
   // unbind first so the endpoint is free when stop() returns. (It fails with
@@ -263,11 +371,24 @@ void ZapDispatcher::serve(std::vector<zmq::message_t>& frames, bool truncated) {
   for (std::size_t i = 6; i < fields; ++i) request.credentials.emplace_back(field(i));
   if (const char* problem = credentials_problem(request.mechanism, request.credentials)) return refuse(problem);
 
-  reply(frames, delimiter + 1, request_id, decide(request));
+  const std::uint64_t ticket = ++next_ticket_;
+  auto answer = std::make_shared<ZapAnswer>(mailbox_, ticket);
+  std::shared_ptr<ZapDomain> domain;
+  if (auto now = decide(request, domain, answer)) {
+    // Answered now, unless a responder was quicker (its answer then comes through the mailbox).
+    if (!answer->answered.exchange(true)) return reply(frames, delimiter + 1, request_id, *now);
+  }
+  Waiting waiting{{}, std::string(request_id), domain, answer};
+  answer.reset();  // may post "dropped" at once, when the authenticator kept no responder
+  waiting.envelope.reserve(delimiter + 1);
+  for (std::size_t i = 0; i <= delimiter; ++i) waiting.envelope.push_back(std::move(frames[i]));
+  waiting_.emplace(ticket, std::move(waiting));
+  domain->pending.fetch_add(1, std::memory_order_relaxed);
+  expiries_.push(Expiry{Clock::now() + domain->limits.timeout, ticket});
 }
 
-ZapReply ZapDispatcher::decide(const ZapRequest& request) {
-  std::shared_ptr<ZapDomain> domain;
+std::optional<ZapReply> ZapDispatcher::decide(const ZapRequest& request, std::shared_ptr<ZapDomain>& domain,
+                                              const std::shared_ptr<ZapAnswer>& answer) {
   {
     std::lock_guard lock(domains_mutex_);
     if (const auto found = domains_.find(request.domain); found != domains_.end()) domain = found->second;
@@ -281,23 +402,73 @@ ZapReply ZapDispatcher::decide(const ZapRequest& request) {
   std::lock_guard lock(domain->mutex);
   if (!domain->authenticator) return unknown;  // unregistered meanwhile
   domain->requests.fetch_add(1, std::memory_order_relaxed);
-  ZapReply answer;
+  if (domain->pending.load(std::memory_order_relaxed) >= domain->limits.max_pending) {
+    domain->refused_pending.fetch_add(1, std::memory_order_relaxed);
+    detail::log(LogLevel::warning, "pseud: ZAP request for domain \"", domain->name, "\" refused: ",
+                domain->limits.max_pending, " requests wait for an answer already");
+    return ZapReply{"500", "Too many authentications in progress", {}};
+  }
+  std::optional<ZapReply> now;
   try {
-    answer = domain->authenticator(request);
+    now = domain->authenticator(request, ZapResponder(answer));
   } catch (const std::exception& e) {
     detail::log(LogLevel::error, "pseud: ZAP authenticator for domain \"", domain->name, "\" threw: ", e.what());
-    return {"500", "Authenticator failed", {}};
+    return ZapReply{"500", "Authenticator failed", {}};
   } catch (...) {
     detail::log(LogLevel::error, "pseud: ZAP authenticator for domain \"", domain->name, "\" threw");
-    return {"500", "Authenticator failed", {}};
+    return ZapReply{"500", "Authenticator failed", {}};
   }
-  if (!valid_status(answer.status_code)) {
+  if (now && !valid_status(now->status_code)) {
     // libzmq treats any other code as a protocol error; refuse cleanly instead.
     detail::log(LogLevel::error, "pseud: ZAP authenticator for domain \"", domain->name,
                 "\" returned an invalid status code; refusing");
-    return {"500", "Invalid status code from authenticator", {}};
+    return ZapReply{"500", "Invalid status code from authenticator", {}};
   }
-  return answer;
+  return now;
+}
+
+void ZapDispatcher::deliver_answers() {
+  mailbox_->take(answers_);
+  for (auto& [ticket, answer] : answers_) {
+    const auto it = waiting_.find(ticket);
+    if (it == waiting_.end()) continue;  // timed out already
+    if (!valid_status(answer.status_code)) {
+      detail::log(LogLevel::error, "pseud: deferred ZAP answer for domain \"", it->second.domain->name,
+                  "\" has an invalid status code; refusing");
+      answer = ZapReply{"500", "Invalid status code from authenticator", {}};
+    }
+    finish(it, answer);
+  }
+  answers_.clear();
+}
+
+int ZapDispatcher::expire_waiting(int longest) {
+  const auto now = Clock::now();
+  while (!expiries_.empty() && expiries_.top().at <= now) {
+    const auto ticket = expiries_.top().ticket;
+    expiries_.pop();
+    const auto it = waiting_.find(ticket);
+    if (it == waiting_.end()) continue;  // answered in time
+    if (auto answer = it->second.answer.lock()) answer->answered.store(true);  // a late answer is refused
+    it->second.domain->expired.fetch_add(1, std::memory_order_relaxed);
+    detail::log(LogLevel::warning, "pseud: ZAP request for domain \"", it->second.domain->name,
+                "\" refused: no answer within ", it->second.domain->limits.timeout.count(), " ms");
+    finish(it, ZapReply{"500", "Authentication timed out", {}});
+  }
+  // Answered requests leave their expiry behind: drop them when they pile up.
+  if (waiting_.empty()) {
+    expiries_ = {};
+    return longest;
+  }
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(expiries_.top().at - now).count();
+  return static_cast<int>(std::clamp<long long>(left, 0, longest));
+}
+
+void ZapDispatcher::finish(std::unordered_map<std::uint64_t, Waiting>::iterator waiting, const ZapReply& answer) {
+  Waiting done = std::move(waiting->second);
+  waiting_.erase(waiting);
+  done.domain->pending.fetch_sub(1, std::memory_order_relaxed);
+  reply(done.envelope, done.envelope.size(), done.request_id, answer);
 }
 
 void ZapDispatcher::reply(std::vector<zmq::message_t>& frames, std::size_t envelope_size, std::string_view request_id,
@@ -326,6 +497,14 @@ const std::string& ZapRegistration::domain() const noexcept { return domain_->na
 
 std::uint64_t ZapRegistration::requests() const noexcept { return domain_->requests.load(std::memory_order_relaxed); }
 
+std::size_t ZapRegistration::pending() const noexcept { return domain_->pending.load(std::memory_order_relaxed); }
+
+std::uint64_t ZapRegistration::refused_pending() const noexcept {
+  return domain_->refused_pending.load(std::memory_order_relaxed);
+}
+
+std::uint64_t ZapRegistration::expired() const noexcept { return domain_->expired.load(std::memory_order_relaxed); }
+
 namespace {
 
 // Dispatchers by context handle. Never destroyed, so registrations held by
@@ -343,7 +522,7 @@ Dispatchers& dispatchers() {
 }  // namespace
 
 ZapRegistration::~ZapRegistration() {
-  ZapAuthenticator retired;
+  DeferringZapAuthenticator retired;
   {
     // First, without the global lock: wait for a running call and retire the
     // authenticator. A request that still finds the domain answers "400".
@@ -365,14 +544,27 @@ ZapRegistration::~ZapRegistration() {
 
 std::unique_ptr<ZapRegistration> register_zap_domain(zmq::context_t& context, std::string domain,
                                                      ZapAuthenticator authenticator) {
+  if (!authenticator) throw UsageError("ZAP authenticator for domain \"" + domain + "\" is empty");
+  return register_zap_domain(
+      context, std::move(domain),
+      [decide = std::move(authenticator)](const ZapRequest& request, const ZapResponder&) -> std::optional<ZapReply> {
+        return decide(request);
+      });
+}
+
+std::unique_ptr<ZapRegistration> register_zap_domain(zmq::context_t& context, std::string domain,
+                                                     DeferringZapAuthenticator authenticator, ZapDeferLimits limits) {
   if (domain.empty()) {
     throw UsageError("ZAP domain must not be empty (libzmq only enforces ZAP for a non-empty ZMQ_ZAP_DOMAIN)");
   }
   if (domain.size() > max_field) throw UsageError("ZAP domain must be at most 255 bytes");
   if (!authenticator) throw UsageError("ZAP authenticator for domain \"" + domain + "\" is empty");
   if (context.handle() == nullptr) throw UsageError("register_zap_domain(): the ZeroMQ context is closed");
+  if (limits.max_pending == 0 || limits.timeout <= std::chrono::milliseconds::zero()) {
+    throw UsageError("ZAP defer limits for domain \"" + domain + "\" must be positive");
+  }
 
-  auto entry = std::make_shared<ZapDomain>(std::move(domain), std::move(authenticator));
+  auto entry = std::make_shared<ZapDomain>(std::move(domain), std::move(authenticator), limits);
   auto& all = dispatchers();
   std::lock_guard lock(all.mutex);
   auto& slot = all.by_context[context.handle()];

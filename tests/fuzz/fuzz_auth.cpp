@@ -65,9 +65,10 @@ class RecordingHost final : public AuthHost {
   void fail_call(std::string_view, std::string_view) override { require(false, "a server fails no calls"); }
   // Synchronous: the check runs to completion before the next HELLO, as the
   // backend refuses a HELLO that arrives while one is being checked.
-  void defer(std::function<void()> work, std::function<void()> done) override {
+  bool defer(std::function<void()> work, std::function<void()> done) override {
     work();
     done();
+    return true;
   }
 
  private:

@@ -4,8 +4,10 @@
 // authentication; run-time registration and shared-object plugins.
 
 #include <atomic>
+#include <optional>
 
 #include <gtest/gtest.h>
+#include <msgpack.hpp>
 
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
@@ -232,12 +234,12 @@ TEST_F(UntrustedCurve, ConcurrentCallsAllSucceedAfterOneLogin) {
   EXPECT_EQ(service_.calls.load(), 20);
 }
 
-// A raw CURVE DEALER speaking the wire by hand.
+// A raw CURVE DEALER speaking the wire by hand (a fresh key unless given one).
 class RawCurvePeer {
  public:
-  RawCurvePeer(const std::string& server_public, const std::string& endpoint)
-      : raw_(*context_, zmq::socket_type::dealer) {
-    const CurveKeyPair own = generate_curve_keypair();
+  RawCurvePeer(const std::string& server_public, const std::string& endpoint,
+               const CurveKeyPair& own = generate_curve_keypair(), const std::string& routing_id = {})
+      : raw_(*context_, zmq::socket_type::dealer, routing_id) {
     raw_.socket().set(zmq::sockopt::curve_serverkey, server_public);
     raw_.socket().set(zmq::sockopt::curve_publickey, own.public_key);
     raw_.socket().set(zmq::sockopt::curve_secretkey, own.secret_key);
@@ -254,11 +256,17 @@ TEST_F(UntrustedCurve, UnauthenticatedWorkGetsUnauthorizedWithin100ms) {
   RawCurvePeer raw(keys_.server.public_key, service_.endpoint);
   raw.socket().send({"", "v1", "", "\x06", ""});  // completes the CURVE handshake first
   ASSERT_TRUE(raw.socket().receive(2s).has_value());
-  const auto start = Clock::now();
-  raw.socket().send({"", "v1", "0123456789abcdef", "\x03", hex_decode("93a470696e679080")});
-  auto reply = raw.socket().receive(2s);
-  const auto took = Clock::now() - start;
-  ASSERT_TRUE(reply.has_value());
+  // The fastest of three: one round trip on a loaded 2-core machine can lose
+  // 100 ms to the scheduler (seen once in 20 runs), which says nothing of the server.
+  auto took = Clock::duration::max();
+  std::optional<Frames> reply;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = Clock::now();
+    raw.socket().send({"", "v1", "0123456789abcdef", "\x03", hex_decode("93a470696e679080")});
+    reply = raw.socket().receive(2s);
+    took = std::min(took, Clock::now() - start);
+    ASSERT_TRUE(reply.has_value());
+  }
   EXPECT_LT(took, 100ms);
   ::testing::Test::RecordProperty(
       "unauthorized_us", static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
@@ -315,6 +323,169 @@ TEST_F(UntrustedCurve, HeartbeatBeforeLoginIsAnsweredAndCreatesNoPeer) {
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(*reply, (Frames{"", "v1", "", "\x11", "Authentication Required"}));
   EXPECT_TRUE(service_.server.connected_peers().empty());
+}
+
+// A HELLO body [bin login, bin password] with the given lengths.
+std::string hello_body(const std::string& login, const std::string& password) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(buffer);
+  packer.pack_array(2);
+  packer.pack_bin(static_cast<std::uint32_t>(login.size()));
+  packer.pack_bin_body(login.data(), static_cast<std::uint32_t>(login.size()));
+  packer.pack_bin(static_cast<std::uint32_t>(password.size()));
+  packer.pack_bin_body(password.data(), static_cast<std::uint32_t>(password.size()));
+  return {buffer.data(), buffer.size()};
+}
+
+// WORK, then the challenge it gets.
+void get_challenged(RawCurvePeer& raw) {
+  raw.socket().send({"", "v1", "0123456789abcdef", "\x03", hex_decode("93a470696e679080")});
+  auto challenge = raw.socket().receive(2s);
+  ASSERT_TRUE(challenge.has_value());
+  ASSERT_EQ(challenge->back(), "Authentication Required");
+}
+
+// The answer to one HELLO.
+std::string answer_to_hello(RawCurvePeer& raw, const std::string& body) {
+  raw.socket().send({"", "v1", "0123456789abcdef", "\x02", body});
+  auto reply = raw.socket().receive(5s);
+  return reply ? reply->back() : std::string("(no answer)");
+}
+
+// whoami from a client logging in with `options` (a fixed routing id), on new
+// connections until one answers. libzmq ignores a connection presenting a
+// routing id the server still holds for one that has just closed (no
+// ROUTER_HANDOVER with authentication), so coming back at once may take a
+// second connection. "" when none answered within 5 s.
+std::string log_in_again(const Service& service, const PeerOptions& options) {
+  const auto until = Clock::now() + 5s;
+  while (Clock::now() < until) {
+    auto client = client_of(service, options);
+    try {
+      return client->call<std::string>("whoami", CallOptions{.timeout = 1s});
+    } catch (const TimeoutError&) {
+    }
+  }
+  return {};
+}
+
+TEST_F(UntrustedCurve, HellosOverTheLengthCapsAreRefusedUnhashed) {
+  RawCurvePeer raw(keys_.server.public_key, service_.endpoint);
+  get_challenged(raw);
+  EXPECT_EQ(answer_to_hello(raw, hello_body("john", std::string(1025, 'p'))), "Authentication Error");
+  EXPECT_EQ(answer_to_hello(raw, hello_body(std::string(257, 'j'), "s3cret!")), "Authentication Error");
+  auto stats = service_.server.stats();
+  EXPECT_EQ(stats.auth_refused_oversize, 2u);
+  EXPECT_EQ(stats.auth_checks, 0u);
+  // At the caps exactly, the login is checked (a new connection: that one spent its tries).
+  RawCurvePeer again(keys_.server.public_key, service_.endpoint);
+  get_challenged(again);
+  EXPECT_EQ(answer_to_hello(again, hello_body(std::string(256, 'j'), std::string(1024, 'p'))), "Authentication Error");
+  EXPECT_TRUE(eventually([&] { return service_.server.stats().auth_checks == 1; }));
+  EXPECT_EQ(service_.server.stats().auth_refused_oversize, 2u);
+  EXPECT_EQ(service_.calls.load(), 0);
+}
+
+TEST_F(UntrustedCurve, ATypoDoesNotLockAFixedRoutingIdOut) {
+  auto typo = client_options("s3cret?", keys_.alice);
+  typo.routing_id = "johns-laptop";
+  {
+    auto client = client_of(service_, typo);
+    try {
+      client->call<std::string>("whoami");
+      FAIL() << "expected UnauthorizedError";
+    } catch (const UnauthorizedError& e) {
+      EXPECT_EQ(e.message(), "Max authentication retries reached");
+    }
+  }
+  // The same routing id and key, the right password, a new connection: it starts afresh.
+  auto right = client_options("s3cret!", keys_.alice);
+  right.routing_id = "johns-laptop";
+  EXPECT_EQ(log_in_again(service_, right), "john");
+}
+
+TEST_F(UntrustedCurve, AStrangerUnderTheOwnersRoutingIdCannotLockTheOwnerOut) {
+  {
+    // Someone else's key, the owner's routing id: a challenge and two wrong tries.
+    RawCurvePeer stranger(keys_.server.public_key, service_.endpoint, keys_.bob, "johns-laptop");
+    get_challenged(stranger);
+    EXPECT_EQ(answer_to_hello(stranger, hello_body("john", "guess1")), "Authentication Error");
+    EXPECT_EQ(answer_to_hello(stranger, hello_body("john", "guess2")), "Authentication Error");
+    EXPECT_EQ(answer_to_hello(stranger, hello_body("john", "s3cret!")), "Authentication Error");
+  }
+  auto owner_options = client_options("s3cret!", keys_.alice);
+  owner_options.routing_id = "johns-laptop";
+  EXPECT_EQ(log_in_again(service_, owner_options), "john");
+}
+
+TEST_F(UntrustedCurve, TriesAreCountedPerConnection) {
+  // Two tries spent on one connection, then the same key on a new connection gets two more.
+  {
+    RawCurvePeer first(keys_.server.public_key, service_.endpoint, keys_.alice, "fixed");
+    get_challenged(first);
+    EXPECT_EQ(answer_to_hello(first, hello_body("john", "no")), "Authentication Error");
+    EXPECT_EQ(answer_to_hello(first, hello_body("john", "nope")), "Authentication Error");
+    EXPECT_EQ(answer_to_hello(first, hello_body("john", "s3cret!")), "Authentication Error");
+  }
+  // The old connection's close may still be on its way: the new one retries until the server takes it.
+  std::optional<std::string> welcome;
+  EXPECT_TRUE(eventually(
+      [&] {
+        RawCurvePeer second(keys_.server.public_key, service_.endpoint, keys_.alice, "fixed");
+        second.socket().send({"", "v1", "0123456789abcdef", "\x03", hex_decode("93a470696e679080")});
+        auto challenge = second.socket().receive(500ms);
+        if (!challenge) return false;  // not routed yet: the server still holds the old connection
+        welcome = answer_to_hello(second, hello_body("john", "s3cret!"));
+        return true;
+      },
+      5000ms));
+  EXPECT_EQ(welcome, "Welcome b'john'");
+}
+
+// ---- limits on password checks -------------------------------------------------------
+
+TEST(CheckLimits, PlainLoginsOverThePerAddressRateAreRefusedUnhashed) {
+  Service service(with_auth("plain", {{"user", "alice=right"}, cheap_hash, {"encrypted_link", "true"},
+                                      {"checks_per_second_per_address", "1"}, {"check_burst_per_address", "1"}}));
+  const auto wrong = with_auth("plain", {{"login", "alice"}, {"password", "wrong"}, {"encrypted_link", "true"}});
+  for (int i = 0; i < 3; ++i) {
+    auto client = client_of(service, wrong);
+    EXPECT_THROW(client->call<std::string>("ping", CallOptions{.timeout = 5s}), HandshakeError);
+  }
+  const auto stats = service.server.stats();
+  EXPECT_GE(stats.auth_checks, 1u);
+  EXPECT_GE(stats.auth_refused_by_address, 1u) << "three logins within a second from one address";
+  EXPECT_EQ(stats.auth_checks + stats.auth_refused_by_address, 3u);
+  // Once the bucket refills (1 a second), the right password gets in.
+  bool in = false;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto client = client_of(service, with_auth("plain", {{"login", "alice"}, {"password", "right"}, {"encrypted_link", "true"}}));
+        try {
+          in = client->call<std::string>("whoami", CallOptions{.timeout = 2s}) == "alice";
+        } catch (const HandshakeError&) {
+        }
+        return in;
+      },
+      5000ms));
+  EXPECT_TRUE(in);
+}
+
+TEST(CheckLimits, BadLimitSettingsAreRefusedAtConstruction) {
+  for (const char* name : {"max_checks", "max_checks_per_address", "checks_per_second_per_address",
+                           "check_burst_per_address"}) {
+    for (const char* value : {"0", "-1", "x", "1.5.2", ""}) {
+      EXPECT_THROW(Server("s", with_auth("plain", {{"user", "a=b"}, cheap_hash, {"encrypted_link", "true"}, {name, value}})),
+                   UsageError)
+          << name << "=" << value;
+    }
+  }
+  EXPECT_THROW(Server("s", with_auth("plain", {{"user", "a=b"}, cheap_hash, {"encrypted_link", "true"},
+                                               {"check_burst_per_address", "0.5"}})),
+               UsageError);
+  EXPECT_NO_THROW(Server("s", with_auth("untrusted_curve", {{"secret_key", generate_curve_keypair().secret_key},
+                                                            {"user", "a=b"}, cheap_hash, {"max_checks", "4"},
+                                                            {"checks_per_second_per_address", "0.5"}})));
 }
 
 // ---- routing-id takeover ----------------------------------------------------------

@@ -7,11 +7,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <future>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -795,6 +798,240 @@ TEST(ZapLifecycle, UnregisterWaitsForARunningAuthenticator) {
   ASSERT_EQ(started.wait_for(2s), std::future_status::ready);
   registration.reset();
   EXPECT_TRUE(finished.load());  // never destroyed under a running call
+}
+
+// ---------------------------------------------------------------- (h) deferred answers
+
+/// Responders an authenticator kept, for the test to answer from its own thread.
+class Kept {
+ public:
+  void add(const ZapResponder& respond) {
+    {
+      std::lock_guard lock(mutex_);
+      responders_.push_back(respond);
+    }
+    changed_.notify_all();
+  }
+  /// Waits until `n` were kept; false after 5 s.
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 5s, [&] { return responders_.size() >= n; });
+  }
+  ZapResponder at(std::size_t i) {
+    std::lock_guard lock(mutex_);
+    return responders_.at(i);
+  }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    responders_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<ZapResponder> responders_;
+};
+
+/// A raw ZAP request for `domain` from a DEALER; the reply after its delimiter, or nullopt after `limit`.
+class RawZapClient {
+ public:
+  explicit RawZapClient(zmq::context_t& context) : dealer_(context, zmq::socket_type::dealer) {
+    dealer_.socket().connect(zap_endpoint);
+  }
+  void ask(const std::string& domain, const std::string& id) { dealer_.send({"", "1.0", id, domain, "", "", "NULL"}); }
+  std::optional<Frames> answer(std::chrono::milliseconds limit = 5000ms) {
+    auto reply = dealer_.receive(limit);
+    if (reply && !reply->empty() && reply->front().empty()) reply->erase(reply->begin());
+    return reply;
+  }
+
+ private:
+  RawSocket dealer_;
+};
+
+TEST(ZapDeferred, AnAnswerFromAnotherThreadCompletesTheHandshakeAndTheHandlerKeepsServing) {
+  zmq::context_t context;
+  const auto server_keys = generate_curve_keypair();
+  const auto client_keys = generate_curve_keypair();
+  Kept kept;
+  const auto slow = register_zap_domain(
+      context, "slow", [&](const ZapRequest&, const ZapResponder& respond) -> std::optional<ZapReply> {
+        kept.add(respond);
+        return std::nullopt;
+      });
+  const auto fast = register_zap_domain(context, "fast", allow_key(client_keys.public_key, "fast-user"));
+  Server slow_server(context, curve_server(server_keys, "slow"));
+  Server fast_server(context, curve_server(server_keys, "fast"));
+
+  auto waiting = make_client(context, curve_client(client_keys, server_keys.public_key));
+  waiting->connect(slow_server.endpoint);
+  send_text(*waiting, "eventually");
+  ASSERT_TRUE(kept.wait_for(1));
+  EXPECT_TRUE(test::eventually([&] { return slow->pending() == 1; }));  // counted once the authenticator returned
+  // While that answer is outstanding, the same handler serves another domain at once.
+  auto other = make_client(context, curve_client(client_keys, server_keys.public_key));
+  other->connect(fast_server.endpoint);
+  send_text(*other, "now");
+  const auto got_fast = fast_server.receive(2000ms);
+  ASSERT_TRUE(got_fast);
+  EXPECT_EQ(got_fast->second, "fast-user");
+  EXPECT_FALSE(slow_server.receive(100ms));
+
+  std::thread answer([responder = kept.at(0)] { EXPECT_TRUE(responder(ZapReply{"200", "OK", "later-user"})); });
+  answer.join();
+  const auto got = slow_server.receive();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->first.back(), "eventually");
+  EXPECT_EQ(got->second, "later-user");
+  EXPECT_TRUE(test::eventually([&] { return slow->pending() == 0; }));
+  EXPECT_FALSE(kept.at(0)(ZapReply{"200", "OK", "again"})) << "a second answer is ignored";
+  EXPECT_EQ(slow->expired(), 0u);
+}
+
+TEST(ZapDeferred, ARefusalFromAnotherThreadIsSentAsGiven) {
+  zmq::context_t context;
+  Kept kept;
+  const auto registration = register_zap_domain(
+      context, "d", [&](const ZapRequest&, const ZapResponder& respond) -> std::optional<ZapReply> {
+        kept.add(respond);
+        return std::nullopt;
+      });
+  RawZapClient client(context);
+  client.ask("d", "r1");
+  client.ask("d", "r2");
+  ASSERT_TRUE(kept.wait_for(2));
+  std::thread([&] {
+    EXPECT_TRUE(kept.at(1)(ZapReply{"400", "Wrong password", {}}));
+    EXPECT_TRUE(kept.at(0)(ZapReply{"999", "not a code", "x"}));
+  }).join();
+  auto first = client.answer();
+  auto second = client.answer();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(*first, (Frames{"1.0", "r2", "400", "Wrong password", "", ""}));
+  EXPECT_EQ((*second)[1], "r1");
+  EXPECT_EQ((*second)[2], "500") << "an invalid deferred status code is refused as 500";
+}
+
+TEST(ZapDeferred, AnUnansweredRequestIsRefusedAtItsTimeoutAndALateAnswerIsDropped) {
+  zmq::context_t context;
+  Kept kept;
+  const auto registration = register_zap_domain(
+      context, "d",
+      [&](const ZapRequest&, const ZapResponder& respond) -> std::optional<ZapReply> {
+        kept.add(respond);
+        return std::nullopt;
+      },
+      ZapDeferLimits{.max_pending = 8, .timeout = 200ms});
+  RawZapClient client(context);
+  const auto start = std::chrono::steady_clock::now();
+  client.ask("d", "never");
+  const auto reply = client.answer(3000ms);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(reply) << "libzmq times nothing out: the dispatcher must";
+  EXPECT_EQ((*reply)[1], "never");
+  EXPECT_EQ((*reply)[2], "500");
+  EXPECT_GE(took, 190ms);
+  EXPECT_LT(took, 1000ms);
+  std::cout << "[ measure  ] a request never answered was refused after "
+            << std::chrono::duration<double, std::milli>(took).count() << " ms (timeout 200 ms)\n";
+  EXPECT_EQ(registration->expired(), 1u);
+  EXPECT_EQ(registration->pending(), 0u);
+  ASSERT_TRUE(kept.wait_for(1));
+  EXPECT_FALSE(kept.at(0)(ZapReply{"200", "OK", "too late"}));
+  EXPECT_FALSE(client.answer(200ms)) << "nothing more is sent for it";
+}
+
+TEST(ZapDeferred, WaitingRequestsAreBoundedAndTheNextIsRefusedAtOnce) {
+  zmq::context_t context;
+  Kept kept;
+  std::atomic<int> asked{0};
+  const auto registration = register_zap_domain(
+      context, "d",
+      [&](const ZapRequest&, const ZapResponder& respond) -> std::optional<ZapReply> {
+        ++asked;
+        kept.add(respond);
+        return std::nullopt;
+      },
+      ZapDeferLimits{.max_pending = 2, .timeout = 10s});
+  RawZapClient client(context);
+  client.ask("d", "a");
+  client.ask("d", "b");
+  ASSERT_TRUE(kept.wait_for(2));
+  client.ask("d", "c");
+  const auto refused = client.answer(2000ms);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)[1], "c");
+  EXPECT_EQ((*refused)[2], "500");
+  EXPECT_EQ(asked.load(), 2) << "the authenticator is not asked over the bound";
+  EXPECT_EQ(registration->refused_pending(), 1u);
+  EXPECT_TRUE(kept.at(0)(ZapReply{"200", "OK", "u"}));
+  ASSERT_TRUE(client.answer());
+  client.ask("d", "d");  // room for one again
+  ASSERT_TRUE(kept.wait_for(3));
+  EXPECT_TRUE(test::eventually([&] { return registration->pending() == 2; }));
+  EXPECT_TRUE(kept.at(1)(ZapReply{}));
+  EXPECT_TRUE(kept.at(2)(ZapReply{}));
+  ASSERT_TRUE(client.answer());
+  ASSERT_TRUE(client.answer());
+  EXPECT_TRUE(test::eventually([&] { return registration->pending() == 0; }));
+}
+
+TEST(ZapDeferred, AResponderDroppedUnansweredRefusesAtOnce) {
+  zmq::context_t context;
+  const auto registration = register_zap_domain(
+      context, "d", [](const ZapRequest&, const ZapResponder&) -> std::optional<ZapReply> { return std::nullopt; },
+      ZapDeferLimits{.max_pending = 8, .timeout = 30s});
+  RawZapClient client(context);
+  const auto start = std::chrono::steady_clock::now();
+  client.ask("d", "q");
+  const auto reply = client.answer(2000ms);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)[2], "500");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1000ms);
+  EXPECT_EQ(registration->expired(), 0u);
+}
+
+TEST(ZapDeferred, AnAnswerGivenBeforeTheAuthenticatorReturnsWins) {
+  zmq::context_t context;
+  const auto registration = register_zap_domain(
+      context, "d", [](const ZapRequest&, const ZapResponder& respond) -> std::optional<ZapReply> {
+        respond(ZapReply{"200", "OK", "first"});
+        return ZapReply{"400", "second", {}};
+      });
+  RawZapClient client(context);
+  client.ask("d", "q");
+  const auto reply = client.answer();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)[2], "200");
+  EXPECT_EQ((*reply)[4], "first");
+  EXPECT_FALSE(client.answer(200ms));
+}
+
+TEST(ZapDeferred, RespondersOutliveTheHandlerHarmlessly) {
+  auto context = std::make_unique<zmq::context_t>();
+  Kept kept;
+  auto registration = register_zap_domain(
+      *context, "d", [&](const ZapRequest&, const ZapResponder& respond) -> std::optional<ZapReply> {
+        kept.add(respond);
+        return std::nullopt;
+      });
+  {
+    RawZapClient client(*context);
+    client.ask("d", "q");
+    ASSERT_TRUE(kept.wait_for(1));
+  }
+  registration.reset();  // the last one: the handler stops with a request waiting
+  EXPECT_FALSE(kept.at(0)(ZapReply{"200", "OK", "nobody hears"}));
+  kept.clear();
+  EXPECT_TRUE(returns_within([&] { context->close(); }, 2000ms));
+}
+
+TEST(ZapDeferred, RefusesBadLimits) {
+  zmq::context_t context;
+  const auto defer = [](const ZapRequest&, const ZapResponder&) -> std::optional<ZapReply> { return std::nullopt; };
+  EXPECT_THROW(register_zap_domain(context, "d", defer, ZapDeferLimits{.max_pending = 0}), UsageError);
+  EXPECT_THROW(register_zap_domain(context, "d", defer, ZapDeferLimits{.max_pending = 1, .timeout = 0ms}), UsageError);
+  EXPECT_THROW(register_zap_domain(context, "d", DeferringZapAuthenticator{}), UsageError);
 }
 
 }  // namespace
