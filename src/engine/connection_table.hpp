@@ -10,8 +10,6 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <string>
-#include <string_view>
 #include <unordered_map>
 #include <vector>
 
