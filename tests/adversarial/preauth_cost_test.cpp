@@ -673,13 +673,16 @@ FloodResult run_flood(AuthServer& server, long rss_before, std::vector<std::uniq
   r.start = Clock::now();
   const double cpu_start = server.cpu_ms();
   auto stop_attack = attack();
-  pause_for(std::chrono::seconds(flood_seconds()));
+  // The legitimate logins stop starting a second before the flood ends, so
+  // that what a login meets after the flood is what the attack left behind.
+  pause_for(std::chrono::seconds(flood_seconds()) - 1s);
+  for (auto& loop : logins) loop->request_stop();
+  pause_for(1s);
   stop_attack();
   r.end = Clock::now();
   r.cpu_flood_ms = server.cpu_ms() - cpu_start;
   // Recovery: logins from the moment the flood ends until one succeeds (it
-  // waits behind whatever the attack left queued). The other logins stop.
-  for (auto& loop : logins) loop->request_stop();
+  // waits behind whatever the attack left queued).
   const auto recovery_deadline = r.end + 6s;
   while (r.recovery_ms < 0 && Clock::now() < recovery_deadline) {
     try {
