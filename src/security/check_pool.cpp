@@ -47,12 +47,15 @@ CheckPool::~CheckPool() {
 }
 
 bool CheckPool::try_post(std::function<void()> job) {
+  // Once queued, the job may run, and drop the last reference to this pool,
+  // before this returns: only the state, held here, is touched after that.
+  const std::shared_ptr<State> state = state_;
   {
-    std::lock_guard lock(state_->mutex);
-    if (state_->closed || threads_.empty() || state_->jobs.size() >= queue_limit_) return false;
-    state_->jobs.push_back(std::move(job));
+    std::lock_guard lock(state->mutex);
+    if (state->closed || threads_.empty() || state->jobs.size() >= queue_limit_) return false;
+    state->jobs.push_back(std::move(job));
   }
-  state_->wake.notify_one();
+  state->wake.notify_one();
   return true;
 }
 

@@ -88,8 +88,17 @@ class AuthServer {
     }
   }
   ~AuthServer() {
+    if (!finished_) finish();
+  }
+
+  // Tells the server to exit and waits for it: its exit status (0 unless a
+  // sanitizer reported something in it at exit, or it crashed), -1 when it
+  // died of a signal or did not exit within 20 s.
+  int finish() {
+    finished_ = true;
     child_.write("quit\n", 1000ms);
     child_.close_stdin();
+    return child_.wait_for_exit(20s).value_or(-1);
   }
 
   const std::string& endpoint(const std::string& name = "server") { return endpoints_.at(name); }
@@ -139,6 +148,7 @@ class AuthServer {
  private:
   test::ChildProcess child_;
   std::map<std::string, std::string> endpoints_;
+  bool finished_ = false;
 };
 
 // "tcp://SOURCE:0;127.0.0.1:PORT": `endpoint` ("tcp://...") connected to from `source`.
@@ -673,13 +683,16 @@ FloodResult run_flood(AuthServer& server, long rss_before, std::vector<std::uniq
   r.start = Clock::now();
   const double cpu_start = server.cpu_ms();
   auto stop_attack = attack();
-  pause_for(std::chrono::seconds(flood_seconds()));
+  // The legitimate logins stop starting a second before the flood ends, so
+  // that what a login meets after the flood is what the attack left behind.
+  pause_for(std::chrono::seconds(flood_seconds()) - 1s);
+  for (auto& loop : logins) loop->request_stop();
+  pause_for(1s);
   stop_attack();
   r.end = Clock::now();
   r.cpu_flood_ms = server.cpu_ms() - cpu_start;
   // Recovery: logins from the moment the flood ends until one succeeds (it
-  // waits behind whatever the attack left queued). The other logins stop.
-  for (auto& loop : logins) loop->request_stop();
+  // waits behind whatever the attack left queued).
   const auto recovery_deadline = r.end + 6s;
   while (r.recovery_ms < 0 && Clock::now() < recovery_deadline) {
     try {
@@ -788,6 +801,7 @@ TEST(PreauthCost, Row3PlainWrongPasswordFloodStarvesNeitherLoginsNorATrustedCurv
   EXPECT_GE(percent(count_ok(trusted_during), trusted_during.size()), 100 * login_target);
   EXPECT_EQ(trusted_calls.failed, 0u);
   EXPECT_LE(trusted_calls.p99, trusted_bound);
+  EXPECT_EQ(server.finish(), 0) << "the server process did not exit cleanly (see its stderr)";
 }
 
 // ---- row 4: untrusted_curve HELLOs ----------------------------------------------------------
@@ -885,6 +899,7 @@ TEST(PreauthCost, Row4HugeHelloPasswordsAreRefusedUndecoded) {
   if (!sanitized()) {
     EXPECT_LE(rss_after - rss_before, rss_growth_target_kib);
   }
+  EXPECT_EQ(server.finish(), 0) << "the server process did not exit cleanly (see its stderr)";
 }
 
 TEST(PreauthCost, Row4NewConnectionsSpendingTheirHelloTriesStarveNoOne) {
@@ -932,6 +947,7 @@ TEST(PreauthCost, Row4NewConnectionsSpendingTheirHelloTriesStarveNoOne) {
   expect_common(r);
   EXPECT_GE(rate, 15.0) << "the attack did not reach its rate";
   EXPECT_GT(stats.at("refused_by_address"), 0u);
+  EXPECT_EQ(server.finish(), 0) << "the server process did not exit cleanly (see its stderr)";
 }
 
 // ---- row 5: a fixed routing id is not locked out -----------------------------------------
@@ -1017,6 +1033,7 @@ TEST(PreauthCost, Row5AFixedRoutingIdIsNotLockedOut) {
   EXPECT_TRUE(retry.ok);
   EXPECT_EQ(stranger_answers, 3);
   EXPECT_TRUE(owner.ok);
+  EXPECT_EQ(setup.server->finish(), 0) << "the server process did not exit cleanly (see its stderr)";
 }
 
 }  // namespace

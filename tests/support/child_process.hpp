@@ -142,6 +142,25 @@ class ChildProcess {
     }
   }
 
+  // Waits (at most `limit`) for it to exit by itself and reaps it: its exit
+  // status, or -1 when it died of a signal; nullopt when it still runs (then
+  // it is left running) or was reaped already.
+  std::optional<int> wait_for_exit(std::chrono::milliseconds limit) {
+    if (pid_ <= 0) return std::nullopt;
+    const auto until = Clock::now() + limit;
+    while (true) {
+      int status = 0;
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      if (done < 0 && errno != EINTR) return std::nullopt;
+      if (Clock::now() >= until) return std::nullopt;
+      ::poll(nullptr, 0, 5);  // polling step
+    }
+  }
+
   // SIGKILL (works on a stopped process too), then reap. Idempotent.
   void kill_and_reap() {
     if (pid_ <= 0) return;
