@@ -284,12 +284,8 @@ void Engine::sweep_if_due(Clock::time_point now) {
   // Messages still waiting in the socket would show their senders alive: an
   // engine behind on its input must not declare peers gone for silence. It
   // waits for the backlog to clear, for one interval at most.
-  // It still sends its pings on time, so its own peers do not think it gone.
   router_touched_ = true;  // asking for events processes the socket's commands
-  if (!behind_since_) behind_since_ = now;
-  const bool behind = router_.get(zmq::sockopt::events) & ZMQ_POLLIN;
-  if (!behind) behind_since_.reset();
-  deferring_gone_ = behind && now < *behind_since_ + *sweep_interval_ * 2;
+  if (now < next_sweep_ + *sweep_interval_ && (router_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return;
   next_sweep_ = now + *sweep_interval_;
   if (role_ == PeerRole::server && silence_limit_) close_silent_connections(now);
   try {
@@ -297,7 +293,6 @@ void Engine::sweep_if_due(Clock::time_point now) {
   } catch (const std::exception& e) {
     log(LogLevel::error, "pseud: the heartbeat backend's sweep threw: ", e.what());
   }
-  deferring_gone_ = false;
 }
 
 std::optional<Engine::Clock::time_point> Engine::next_wake() const {

@@ -304,8 +304,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
   Clock::time_point next_retry_{};
   std::optional<std::chrono::milliseconds> sweep_interval_;
   Clock::time_point next_sweep_{};
-  std::optional<Clock::time_point> behind_since_;  // input waiting at every sweep since then
-  bool deferring_gone_ = false;                    // during a sweep while behind: nobody is declared gone
   std::set<std::string> connected_endpoints_;  // client: endpoints whose handshake succeeded
   std::string route_failure_;                  // client: why the last connection attempt failed, if it did
   bool handshake_failed_ = false;              // client: ... and it was the security handshake

@@ -125,10 +125,6 @@ bool Engine::send_heartbeat(std::string_view routing_id) {
   return send_raw(routing_id, {}, wire::MessageType::heartbeat, {}) == 0;
 }
 
-void Engine::declare_gone(std::string_view routing_id, std::string_view reason) {
-  // Behind on its input, the engine may hold the very messages that show the peer alive.
-  if (deferring_gone_) return;
-  peer_gone(routing_id, reason);
-}
+void Engine::declare_gone(std::string_view routing_id, std::string_view reason) { peer_gone(routing_id, reason); }
 
 }  // namespace pseud::detail
