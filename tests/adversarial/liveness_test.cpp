@@ -83,12 +83,12 @@ TEST(Silent, ConnectionsThatNeverStartTheHandshakeAreClosedAfterTheHandshakeInte
   const auto started = Clock::now();
   int closed = 0;
   for (const int fd : fds) {
-    closed += closed_by_peer_within(fd, started + 3s) ? 1 : 0;
+    closed += closed_by_peer_within(fd, started + 3s * faults::latency_factor()) ? 1 : 0;
     ::close(fd);
   }
   const double took = ms_between(started, Clock::now());
   EXPECT_EQ(closed, count);
-  EXPECT_LT(took, 2000.0);
+  EXPECT_LT(took, 2000.0 * faults::latency_factor());
   figure("silent: %d of %d connections that never spoke ZMTP were closed within %.0f ms (handshake_timeout 500 ms)",
          closed, count, took);
 }
@@ -115,10 +115,10 @@ TEST(Silent, ConnectionsThatFinishTheHandshakeAndNeverSpeakAreClosedWithLiveness
   }
   const auto started = Clock::now();
   // handshake_timeout + liveness window (500 + 600 ms), plus a sweep.
-  const bool all = eventually([&] { return server.stats().silent_connections_cut >= count; }, 5000ms);
+  const bool all = eventually([&] { return server.stats().silent_connections_cut >= count; }, 5000ms * faults::latency_factor());
   const double took = ms_between(started, Clock::now());
   EXPECT_TRUE(all) << "closed " << server.stats().silent_connections_cut << " of " << count;
-  EXPECT_LT(took, 3000.0);
+  EXPECT_LT(took, 3000.0 * faults::latency_factor());
   // The honest client was left alone.
   EXPECT_EQ(honest.call<int>("ping"), 1);
   EXPECT_EQ(server.connected_peers().size(), 1u);

@@ -30,6 +30,16 @@ const std::string WORK(1, '\x03');
 const std::string ERROR_TYPE(1, '\x10');
 constexpr long rss_bound_kib = 256 * 1024;
 
+// AddressSanitizer keeps freed memory in quarantine (256 MiB by default) and
+// ThreadSanitizer shadows every byte: there RSS is reported, not asserted.
+constexpr bool rss_is_meaningful() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return false;
+#else
+  return true;
+#endif
+}
+
 // VmRSS or VmHWM (peak) of process `pid`, in KiB; -1 when unreadable.
 long status_kib_of(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -111,8 +121,8 @@ TEST(MemoryBounds, LargeRequestsQueuedBehindSlowBlockingHandlersAreRefusedPastTh
   const Replies replies = drain(arena.attacker, count, 20s);
   const double took = ms_between(started, Clock::now());
   const long peak = status_kib_of(arena.server.pid(), "VmHWM:");
-  EXPECT_LE(peak - before, rss_bound_kib);
-  EXPECT_LT(slowest, 1000.0);
+  if (rss_is_meaningful()) EXPECT_LE(peak - before, rss_bound_kib);
+  EXPECT_LT(slowest, 1000.0 * faults::latency_factor());
   EXPECT_GE(replies.overloaded, count / 2);
   figure("memory: %d blocking WORKs of %zu bytes queued behind 4 busy workers: %d refused with OverloadedError in "
          "%.0f ms; server RSS %ld -> peak %ld KiB (+%ld, bound %ld); another caller's slowest echo %.1f ms",
@@ -131,8 +141,8 @@ TEST(MemoryBounds, BodiesSlowToDecodeAreRefusedPastTheBudget) {
   const double took = ms_between(started, Clock::now());
   const long peak = status_kib_of(arena.server.pid(), "VmHWM:");
   EXPECT_EQ(replies.overloaded + replies.other, count) << "every request is answered, refused or not";
-  EXPECT_LE(peak - before, rss_bound_kib);
-  EXPECT_LT(slowest, 1000.0);
+  if (rss_is_meaningful()) EXPECT_LE(peak - before, rss_bound_kib);
+  EXPECT_LT(slowest, 1000.0 * faults::latency_factor());
   figure("memory: %d WORKs of %zu bytes slow to decode: %d refused with OverloadedError, %d decoded and answered, "
          "in %.0f ms; server RSS %ld -> peak %ld KiB (+%ld, bound %ld); another caller's slowest echo %.1f ms",
          count, attack_size(), replies.overloaded, replies.other, took, before, peak, peak - before, rss_bound_kib,
@@ -165,7 +175,7 @@ TEST(MemoryBounds, AWorkFloodToAServingClientIsRefusedPastTheBudget) {
   }
   const long peak = status_kib_of(client.pid(), "VmHWM:");
   EXPECT_EQ(answered, count);
-  EXPECT_LE(peak - before, rss_bound_kib);
+  if (rss_is_meaningful()) EXPECT_LE(peak - before, rss_bound_kib);
   figure("memory: %d WORKs of %zu bytes flooded to `pseud call --serve`: %d answered (%d refused with "
          "OverloadedError) in %.0f ms; client RSS %ld -> peak %ld KiB (+%ld, bound %ld)",
          count, attack_size(), answered, overloaded, ms_between(started, Clock::now()), before, peak, peak - before,
@@ -195,7 +205,7 @@ TEST(MemoryBounds, SigtermEndsPseudServeWithinTwoSecondsWhileBlockingHandlersRun
   while ((line = server.read_line(5000ms))) {
   }
   const double took = ms_between(signalled, Clock::now());
-  EXPECT_LT(took, 2000.0);
+  EXPECT_LT(took, 2000.0 * faults::latency_factor());
   figure("memory: `pseud serve` with 4 handlers sleeping 30 s and 296 queued left %.0f ms after SIGTERM (bound 2000)",
          took);
 }
