@@ -5,7 +5,7 @@ namespace pseud::detail {
 void ConnectionTable::accepted(int fd, Clock::time_point now) {
   const std::uint64_t current = epoch(fd);
   open_.insert_or_assign(fd, Open{now, current, false});
-  accept_order_.push_back(Accept{now, fd, current});
+  if (track_silence_) accept_order_.push_back(Accept{now, fd, current});
 }
 
 void ConnectionTable::closed(int fd) {

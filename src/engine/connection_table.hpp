@@ -19,6 +19,9 @@ class ConnectionTable {
  public:
   using Clock = std::chrono::steady_clock;
 
+  /// Whether take_silent() will be asked: only then are accepts kept in
+  /// order (otherwise that queue would only grow).
+  void track_silence(bool on) noexcept { track_silence_ = on; }
   /// A connection was accepted on `fd`.
   void accepted(int fd, Clock::time_point now);
   /// The connection on `fd` closed.
@@ -47,6 +50,7 @@ class ConnectionTable {
   std::unordered_map<int, Open> open_;
   std::unordered_map<int, std::uint64_t> epochs_;  // only numbers that closed at least once
   std::deque<Accept> accept_order_;                // for take_silent, oldest first
+  bool track_silence_ = false;
 };
 
 }  // namespace pseud::detail

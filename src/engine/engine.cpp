@@ -68,6 +68,7 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
   heartbeat_->configure(*this);
   sweep_interval_ = heartbeat_->sweep_interval();
   silence_limit_ = heartbeat_->silence_limit();
+  connections_.track_silence(role_ == PeerRole::server && silence_limit_.has_value());
   if (sweep_interval_) next_sweep_ = Clock::now() + *sweep_interval_;
   if (options_.configure_socket) options_.configure_socket(router_);
   thread_ = std::thread([this] { run(); });
