@@ -345,6 +345,34 @@ std::string_view python_hazard_remedy(PythonHazard hazard) noexcept {
 
 namespace {
 
+// The hazard, if any, of the value whose header is `header`, which starts
+// at `at` and ends where `upto` ends.
+PythonFinding hazard_of(const Header& header, std::string_view upto, std::size_t at, bool is_key,
+                        PythonChecks checks) noexcept {
+  const std::uint8_t tag = header.tag;
+  const bool str = is_str_tag(tag);
+  if (is_key && checks.map_keys && !str && !is_bin_tag(tag)) return {PythonHazard::map_key, at, 0};
+  if (str && checks.utf8 && header.payload > 0) {
+    const auto size = static_cast<std::size_t>(header.payload);
+    const char* text = upto.data() + (upto.size() - size);
+    // Short ASCII strings (keys, names) are the common case: one OR over their bytes.
+    unsigned char high = 0;
+    if (size <= 16) {
+      for (std::size_t i = 0; i < size; ++i) high |= static_cast<unsigned char>(text[i]);
+    }
+    if (size > 16 || (high & 0x80)) {
+      const std::size_t bad = invalid_utf8_at({text, size});
+      if (bad != std::string_view::npos) return {PythonHazard::invalid_utf8, at, bad};
+    }
+  }
+  if (checks.pickled_ext && is_ext_tag(tag)) {
+    // The ext type is the first payload byte (read_header counts it in the payload).
+    const auto type = static_cast<std::int8_t>(upto[upto.size() - header.payload]);
+    if (is_pickled_ext(type)) return {PythonHazard::pickled_ext, at, static_cast<std::size_t>(type)};
+  }
+  return {};
+}
+
 template <bool Checking>
 std::optional<BodyError> scan(std::string_view bytes, std::size_t max_depth, [[maybe_unused]] PythonChecks checks,
                               [[maybe_unused]] PythonFinding* finding) noexcept {
@@ -373,36 +401,11 @@ std::optional<BodyError> scan(std::string_view bytes, std::size_t max_depth, [[m
     bool invalid = false;
     if (!read_header(in, header, invalid)) return invalid ? BodyError::invalid_byte : BodyError::truncated;
     if (!in.skip(header.payload)) return BodyError::truncated;
+    // After the first hazard the walk goes on unchecked: a body that is also
+    // malformed further on must be reported as malformed.
     if constexpr (Checking) {
-      const std::uint8_t tag = header.tag;
-      const bool str = is_str_tag(tag);
-      if (is_key && checks.map_keys && !str && !is_bin_tag(tag)) {
-        *finding = {PythonHazard::map_key, at, 0};
-        return std::nullopt;
-      }
-      if (str && checks.utf8 && header.payload > 0) {
-        const auto size = static_cast<std::size_t>(header.payload);
-        const char* text = bytes.data() + (in.position() - size);
-        // Short ASCII strings (keys, names) are the common case: one OR over their bytes.
-        unsigned char high = 0;
-        if (size <= 16) {
-          for (std::size_t i = 0; i < size; ++i) high |= static_cast<unsigned char>(text[i]);
-        }
-        if (size > 16 || (high & 0x80)) {
-          const std::size_t bad = invalid_utf8_at({text, size});
-          if (bad != std::string_view::npos) {
-            *finding = {PythonHazard::invalid_utf8, at, bad};
-            return std::nullopt;
-          }
-        }
-      }
-      if (checks.pickled_ext && is_ext_tag(tag)) {
-        // The ext type is the first payload byte (read_header counts it in the payload).
-        const auto type = static_cast<std::int8_t>(bytes[in.position() - header.payload]);
-        if (is_pickled_ext(type)) {
-          *finding = {PythonHazard::pickled_ext, at, static_cast<std::size_t>(type)};
-          return std::nullopt;
-        }
+      if (finding->hazard == PythonHazard::none) {
+        *finding = hazard_of(header, bytes.substr(0, in.position()), at, is_key, checks);
       }
     }
     if (!header.container) continue;

@@ -85,8 +85,9 @@ struct PythonFinding {
   explicit operator bool() const noexcept { return hazard != PythonHazard::none; }
 };
 
-/// One pass over `bytes`, no allocation: the first value a Python pseud peer
-/// cannot decode under `checks`, or a finding whose hazard is none.
+/// One pass over `bytes`, no allocation: `malformed` when `bytes` is not one
+/// well-formed msgpack value (even past an earlier hazard), else the first
+/// value a Python pseud peer cannot decode under `checks`, else none.
 PythonFinding find_python_hazard(std::string_view bytes, PythonChecks checks) noexcept;
 
 /// Where a finding is, what it is and what it does to a Python peer, for error

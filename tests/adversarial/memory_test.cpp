@@ -121,7 +121,9 @@ TEST(MemoryBounds, LargeRequestsQueuedBehindSlowBlockingHandlersAreRefusedPastTh
   const Replies replies = drain(arena.attacker, count, 20s);
   const double took = ms_between(started, Clock::now());
   const long peak = status_kib_of(arena.server.pid(), "VmHWM:");
-  if (rss_is_meaningful()) EXPECT_LE(peak - before, rss_bound_kib);
+  if (rss_is_meaningful()) {
+    EXPECT_LE(peak - before, rss_bound_kib);
+  }
   EXPECT_LT(slowest, 1000.0 * faults::latency_factor());
   EXPECT_GE(replies.overloaded, count / 2);
   figure("memory: %d blocking WORKs of %zu bytes queued behind 4 busy workers: %d refused with OverloadedError in "
@@ -141,7 +143,9 @@ TEST(MemoryBounds, BodiesSlowToDecodeAreRefusedPastTheBudget) {
   const double took = ms_between(started, Clock::now());
   const long peak = status_kib_of(arena.server.pid(), "VmHWM:");
   EXPECT_EQ(replies.overloaded + replies.other, count) << "every request is answered, refused or not";
-  if (rss_is_meaningful()) EXPECT_LE(peak - before, rss_bound_kib);
+  if (rss_is_meaningful()) {
+    EXPECT_LE(peak - before, rss_bound_kib);
+  }
   EXPECT_LT(slowest, 1000.0 * faults::latency_factor());
   figure("memory: %d WORKs of %zu bytes slow to decode: %d refused with OverloadedError, %d decoded and answered, "
          "in %.0f ms; server RSS %ld -> peak %ld KiB (+%ld, bound %ld); another caller's slowest echo %.1f ms",
@@ -175,7 +179,9 @@ TEST(MemoryBounds, AWorkFloodToAServingClientIsRefusedPastTheBudget) {
   }
   const long peak = status_kib_of(client.pid(), "VmHWM:");
   EXPECT_EQ(answered, count);
-  if (rss_is_meaningful()) EXPECT_LE(peak - before, rss_bound_kib);
+  if (rss_is_meaningful()) {
+    EXPECT_LE(peak - before, rss_bound_kib);
+  }
   figure("memory: %d WORKs of %zu bytes flooded to `pseud call --serve`: %d answered (%d refused with "
          "OverloadedError) in %.0f ms; client RSS %ld -> peak %ld KiB (+%ld, bound %ld)",
          count, attack_size(), answered, overloaded, ms_between(started, Clock::now()), before, peak, peak - before,

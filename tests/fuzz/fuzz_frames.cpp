@@ -16,6 +16,7 @@
 #include "values/exception_mapping.hpp"
 #include "wire/bodies.hpp"
 #include "wire/frames.hpp"
+#include "wire/msgpack_scan.hpp"
 
 namespace pseud::fuzz {
 
@@ -94,10 +95,13 @@ void check_error(const msgpack::object& value) {
   wire::encode_error(buffer, error->name, error->message, error->traceback);
   auto again = unpack_checked({buffer.data(), buffer.size()});
   require(again.has_value(), "an encoded ERROR unpacks");
+  require(!wire::find_python_hazard({buffer.data(), buffer.size()}, {}), "an encoded ERROR is safe for a Python peer");
   auto decoded = wire::decode_error(again->get());
-  require(decoded && decoded->name == error->name && decoded->message == error->message &&
-              decoded->traceback == error->traceback,
-          "decode_error(encode_error(x)) == x");
+  // encode_error turns bytes that are not UTF-8 into U+FFFD and leaves the rest alone.
+  require(decoded && decoded->name == wire::replace_invalid_utf8(error->name) &&
+              decoded->message == wire::replace_invalid_utf8(error->message) &&
+              decoded->traceback == wire::replace_invalid_utf8(error->traceback),
+          "decode_error(encode_error(x)) == x, with U+FFFD for bytes that are not UTF-8");
   const std::string name = error->name;
   const std::string message = error->message;
   try {

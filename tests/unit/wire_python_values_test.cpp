@@ -264,6 +264,14 @@ TEST(PythonHazards, MalformedBodiesAreNeverClean) {
   EXPECT_EQ(hazard(deep + "c0").hazard, PythonHazard::malformed);  // 65 levels deep
 }
 
+TEST(PythonHazards, AFaultAfterAHazardStillMakesTheBodyMalformed) {
+  // Each starts with a hazard of every kind, then breaks the body further on.
+  for (const char* hex : {"93a1ff90", "810102c1" /* int key, then 0xc1 */, "92d57d0000", "92a2ff41c0c0", "91a1ff00"}) {
+    EXPECT_EQ(hazard(hex).hazard, PythonHazard::malformed) << hex;
+  }
+  EXPECT_TRUE(finds("92a1ffc0", PythonHazard::invalid_utf8, 1));  // the same hazard in a sound body
+}
+
 TEST(PythonHazards, MapKeysAreStringsKeepsItsMeaning) {
   EXPECT_TRUE(wire::map_keys_are_strings(hex_decode("81a2ff4101")));  // only keys are its business
   EXPECT_TRUE(wire::map_keys_are_strings(hex_decode("d57d0000")));
