@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "fault_support.hpp"
+#include "frame_bytes.hpp"
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
 
@@ -32,10 +33,7 @@ using faults::figure;
 using faults::ms_between;
 using Clock = std::chrono::steady_clock;
 
-const std::string V = "v1";
-const std::string WORK(1, '\x03');
-const std::string ERROR_TYPE(1, '\x10');
-const std::string OK(1, '\x01');
+using namespace frame_bytes;
 
 std::string temp_path(const std::string& stem) {
   return "/tmp/pseud-lifecycle-" + std::to_string(::getpid()) + "-" + stem;

@@ -21,6 +21,7 @@
 
 #include "attack_bodies.hpp"
 #include "fault_support.hpp"
+#include "frame_bytes.hpp"
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
 
@@ -32,8 +33,7 @@ using faults::figure;
 using faults::ms_between;
 using Clock = std::chrono::steady_clock;
 
-const std::string V = "v1";
-const std::string WORK(1, '\x03');
+using namespace frame_bytes;
 
 BackendChoice liveness(int interval_ms, int misses) {
   return {"liveness", {{"interval_ms", std::to_string(interval_ms)}, {"liveness", std::to_string(misses)}}};

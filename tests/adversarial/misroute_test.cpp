@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "fault_support.hpp"
+#include "frame_bytes.hpp"
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
 
@@ -22,9 +23,7 @@ using faults::ms_between;
 using Clock = std::chrono::steady_clock;
 
 const std::pair<std::string, std::string> cheap_hash{"hash_cost", "minimal"};
-const std::string V = "v1";
-const std::string WORK(1, '\x03');
-const std::string OK(1, '\x01');
+using namespace frame_bytes;
 
 std::string packed(const std::string& value) {
   msgpack::sbuffer buffer;

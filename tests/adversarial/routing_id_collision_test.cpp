@@ -38,6 +38,7 @@
 #include <gtest/gtest.h>
 
 #include "fault_support.hpp"
+#include "frame_bytes.hpp"
 #include "pseud/pseud.hpp"
 #include "security/libzmq_patch.hpp"
 #include "test_support.hpp"
@@ -52,10 +53,7 @@ using test::Frames;
 using test::RawSocket;
 using namespace std::chrono_literals;
 
-const std::string V = "v1";
-const std::string OK = std::string(1, '\x01');
-const std::string WORK = std::string(1, '\x03');
-const std::string UNAUTHORIZED = std::string(1, '\x11');
+using namespace test::frame_bytes;
 
 // Every wait on one reply, and every phase, is bounded by these.
 std::chrono::milliseconds reply_bound() { return 5000ms * faults::latency_factor(); }

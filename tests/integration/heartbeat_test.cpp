@@ -52,6 +52,7 @@
 
 #include "child_process.hpp"
 #include "pseud/pseud.hpp"
+#include "frame_bytes.hpp"
 #include "test_support.hpp"
 
 namespace pseud::test {
@@ -89,10 +90,7 @@ void report(const std::string& key, double ms, const std::string& note = {}) {
   std::fflush(stdout);
 }
 
-const std::string V = "v1";
-const std::string OK = std::string(1, '\x01');
-const std::string WORK = std::string(1, '\x03');
-const std::string HEARTBEAT = std::string(1, '\x06');
+using namespace frame_bytes;
 // A HEARTBEAT as a ROUTER peer sees it after the routing frame (and as it
 // travels on the wire): [ "", "v1", "", 0x06, "" ].
 const Frames heartbeat_frames{"", V, "", HEARTBEAT, ""};

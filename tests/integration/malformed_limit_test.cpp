@@ -11,14 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "pseud/pseud.hpp"
+#include "frame_bytes.hpp"
 #include "test_support.hpp"
 
 namespace pseud::test {
 namespace {
 
-const std::string V = "v1";
-const std::string WORK(1, '\x03');
-const std::string OK(1, '\x01');
+using namespace frame_bytes;
 const std::string undecodable = hex_decode("c1");  // a WORK body msgpack never uses
 
 std::string fresh_id() {
