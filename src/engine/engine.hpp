@@ -121,7 +121,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
     std::string destination;  // as the caller named it
     std::string routing_id;   // where the WORK went: replies must come from there (empty: not resolved yet)
     std::string user;         // ... and the User-Id that connection had (empty without authentication)
-    int fd = -1;              // ... and its descriptor, when it has one
     std::string function;
     Clock::time_point deadline;
     Clock::time_point started;

@@ -35,10 +35,8 @@ void Engine::address(PendingCall& call) const {
   call.routing_id = resolve(call.destination);
   if (auto peer = peers_.find(call.routing_id); peer != peers_.end()) {
     call.user = peer->second.state.user_id;
-    call.fd = peer->second.fd;
   } else {
     call.user.clear();
-    call.fd = -1;
   }
 }
 
