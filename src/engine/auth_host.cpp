@@ -39,11 +39,11 @@ void Engine::send_hello(std::string_view routing_id, std::string_view id, std::s
 
 bool Engine::resend_work(std::string_view id) {
   const auto key = MessageId::from(id);
-  auto it = key ? pending_.find(*key) : pending_.end();
-  if (it == pending_.end() || !it->second.saved_body) return false;
+  PendingCall* call = key ? calls_.find(*key) : nullptr;
+  if (!call || !call->saved_body) return false;
   zmq::message_t again;
-  again.copy(*it->second.saved_body);
-  return send_message(it->second.routing_id, id, wire::MessageType::work, again) == 0;
+  again.copy(*call->saved_body);  // shares the bytes
+  return send_message(call->routing_id, id, wire::MessageType::work, again) == 0;
 }
 
 void Engine::fail_call(std::string_view id, std::string_view message) {

@@ -151,7 +151,7 @@ PeerStats Engine::stats() const {
   s.oversize_messages = counters_.oversize_messages.load();
   s.unroutable_replies = counters_.unroutable_replies.load();
   s.expired_replies = counters_.expired_replies.load();
-  s.pending_calls = counters_.pending_calls.load();
+  s.pending_calls = calls_.size();
   const AuthStats auth = auth_->stats();
   s.auth_checks = auth.checks;
   s.auth_refused_busy = auth.refused_busy;
@@ -208,7 +208,7 @@ void Engine::run() {
     if (stopping_) break;
     if (router_unread_ || router_touched_ || (fds[0].revents & POLLIN)) drain_router();
     if (fds[2].revents & POLLIN) drain_monitor();
-    if (!parked_.empty() && Clock::now() >= next_retry_) retry_parked();
+    if (const auto retry = calls_.next_retry(); retry && Clock::now() >= *retry) retry_parked();
     if (!reconnect_checks_.empty()) reconnect_stalled_endpoints();
     const auto now = Clock::now();
     sweep_if_due(now);
@@ -297,9 +297,8 @@ void Engine::sweep_if_due(Clock::time_point now) {
 }
 
 std::optional<Engine::Clock::time_point> Engine::next_wake() const {
-  std::optional<Clock::time_point> next;
-  if (!deadlines_.empty()) next = deadlines_.top().at;
-  if (!parked_.empty() && (!next || next_retry_ < *next)) next = next_retry_;
+  std::optional<Clock::time_point> next = calls_.next_deadline();
+  if (const auto retry = calls_.next_retry(); retry && (!next || *retry < *next)) next = retry;
   for (const auto& [endpoint, at] : reconnect_checks_) {
     if (!next || at < *next) next = at;
   }
@@ -319,12 +318,8 @@ Engine::Clock::time_point Engine::planned_wake(Clock::time_point now) const {
 
 void Engine::fire_deadlines() {
   const auto now = Clock::now();
-  while (!deadlines_.empty() && deadlines_.top().at <= now) {
-    const Deadline due = deadlines_.top();
-    deadlines_.pop();
-    auto it = pending_.find(due.id);
-    if (it == pending_.end() || it->second.deadline != due.at) continue;
-    const PendingCall& call = it->second;
+  while (const auto due = calls_.next_expired(now)) {
+    const PendingCall& call = *calls_.find(*due);
     std::string why = "call to '" + call.function + "' on " + in_quotes(call.destination) + " got no reply ";
     if (call.by_deadline) {
       const auto allowed = std::chrono::duration_cast<std::chrono::milliseconds>(call.deadline - call.started);
@@ -339,14 +334,14 @@ void Engine::fire_deadlines() {
       }
       why += ")";
     }
-    complete(due.id, nullptr, failure<TimeoutError>(why));
+    complete(*due, nullptr, failure<TimeoutError>(why));
   }
 }
 
 void Engine::shut_down() {
   defer_gate_->close();  // password checks still running deliver nothing from now on
   const auto stopped = failure<PeerStoppedError>("the peer was stopped before the reply arrived");
-  while (!pending_.empty()) complete(pending_.begin()->first, nullptr, stopped);
+  while (const auto id = calls_.any()) complete(*id, nullptr, stopped);
   for (Command& command : queue_.close()) {
     if (auto* call = std::get_if<CallCommand>(&command)) {
       deliver(call->call.on_reply, call->call.function, nullptr,

@@ -26,7 +26,9 @@
 
 #include "engine/command_queue.hpp"
 #include "engine/connection_table.hpp"
+#include "engine/malformed_limiter.hpp"
 #include "engine/message_id.hpp"
+#include "engine/pending_calls.hpp"
 #include "engine/request_budget.hpp"
 #include "engine/worker_pool.hpp"
 #include "pseud/auth.hpp"
@@ -42,13 +44,6 @@ class Engine;
 
 /// Why binding `endpoint` must be refused: an ipc path that exists and is not a socket.
 std::optional<std::string> refuse_ipc_path(std::string_view endpoint);
-
-/// Posted to the engine when a call's stop token fires.
-struct CancelRequest {
-  Engine* engine;
-  MessageId id;
-  void operator()() const noexcept;
-};
 
 struct CallCommand {
   MessageId id;
@@ -117,31 +112,10 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::vector<PeerInfo> connected_peers() const;
 
  private:
-  struct PendingCall {
-    std::string destination;  // as the caller named it
-    std::string routing_id;   // where the WORK went: replies must come from there (empty: not resolved yet)
-    std::string user;         // ... and the User-Id that connection had (empty without authentication)
-    std::string function;
-    Clock::time_point deadline;
-    Clock::time_point started;
-    std::chrono::milliseconds timeout{};
-    bool by_deadline = false;  // the caller set a deadline, not a timeout
-    ReplyHandler on_reply;
-    std::unique_ptr<std::stop_callback<CancelRequest>> cancel;
-    std::optional<zmq::message_t> parked_body;  // set while waiting for a route
-    std::optional<zmq::message_t> saved_body;   // kept for a re-send after authentication
-    bool wait_for_ready = false;
-  };
-  struct Deadline {
-    Clock::time_point at;
-    MessageId id;
-    bool operator>(const Deadline& other) const noexcept { return at > other.at; }
-  };
   struct Counters {
     std::atomic<std::uint64_t> calls_sent{0}, replies_received{0}, requests_handled{0}, dropped_replies{0},
         malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0}, connections_cut{0},
         dropped_after_cut{0}, misdirected_replies{0}, silent_connections_cut{0}, overloaded_requests{0};
-    std::atomic<std::size_t> pending_calls{0};
   };
   struct TextHash {
     using is_transparent = void;
@@ -180,10 +154,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::string unreachable_text(const PendingCall& call) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
-  std::optional<PendingCall> take_pending(const MessageId& id);
   void complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
   void complete_outside_lock(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
-  void rebuild_deadlines();
   enum class Failure { unreachable, handshake, gone };
   static std::exception_ptr make_failure(Failure kind, std::string message);
   std::exception_ptr unreachable_error(const PendingCall& call) const;
@@ -227,13 +199,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
 
   // malformed_limit.cpp: closing connections that keep sending malformed messages
-  struct MalformedTally {
-    std::uint64_t epoch = 0;  // of the descriptor number when counting began (ConnectionTable::epoch)
-    Clock::time_point window_start{};
-    std::uint32_t count = 0;
-    bool cut = false;
-    std::string routing_id;  // of the connection counted
-  };
   void note_malformed();
   void cut_connection(int fd);
   bool comes_from_cut_connection(std::string_view sender);
@@ -292,15 +257,12 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::mutex state_mutex_;
   Clock::time_point planned_wake_ = Clock::time_point::max();  // when the waiting engine's poll times out
   std::unique_lock<std::mutex>* run_lock_ = nullptr;  // the engine thread's hold on state_mutex_
-  std::unordered_map<int, MalformedTally> malformed_by_fd_;
+  MalformedLimiter malformed_{options_.malformed_limit};
   int current_fd_ = -1;  // the descriptor of the message being handled (-1: inproc, or none)
   bool router_touched_ = false;  // sent on, or asked, since the router was last read dry (see run())
   bool router_unread_ = false;   // the last drain stopped at its budget
   std::optional<std::chrono::milliseconds> last_call_timeout_;  // of the last call started, for planned_wake()
-  std::unordered_map<MessageId, PendingCall, MessageIdHash> pending_;
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
-  std::vector<MessageId> parked_;
-  Clock::time_point next_retry_{};
+  PendingCalls calls_;
   std::optional<std::chrono::milliseconds> sweep_interval_;
   Clock::time_point next_sweep_{};
   std::set<std::string> connected_endpoints_;  // client: endpoints whose handshake succeeded

@@ -131,7 +131,7 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   zmq::message_t& last = count <= frames_.size() ? frames_[count - 1] : overflow_frame_;
   current_fd_ = zmq_msg_get(last.handle(), ZMQ_SRCFD);
   if (current_fd_ >= 0 && role_ == PeerRole::server) connections_.spoke(current_fd_);
-  if (!malformed_by_fd_.empty() && comes_from_cut_connection(sender)) return;
+  if (!malformed_.empty() && comes_from_cut_connection(sender)) return;
   if (count > frames_.size()) {
     note_malformed();
     log(LogLevel::warning, "pseud: dropped a ", count, "-frame message from '", printable(sender),
@@ -376,14 +376,14 @@ void Engine::handle_auth_reply(const wire::Envelope& envelope, const MessageId& 
 
 void Engine::handle_reply(const wire::Envelope& envelope, const std::string& user) {
   const auto id = MessageId::from(envelope.message.id);
-  auto it = id ? pending_.find(*id) : pending_.end();
-  if (it == pending_.end()) {
+  const PendingCall* found = id ? calls_.find(*id) : nullptr;
+  if (!found) {
     counters_.dropped_replies.fetch_add(1, std::memory_order_relaxed);
     log(LogLevel::debug, "pseud: dropped a ", wire::message_type_name(envelope.message.type), " from '",
         printable(envelope.routing_id), "' for no waiting call (late, duplicate or unsolicited)");
     return;
   }
-  const PendingCall& call = it->second;
+  const PendingCall& call = *found;
   // A reply counts only from the routing id and User-Id the WORK went to.
   // Not from the same connection: a client's link to its server keeps its
   // queue across reconnections (libzmq's connecting side does), so a call

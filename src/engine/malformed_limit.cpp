@@ -14,21 +14,9 @@ namespace pseud::detail {
 
 void Engine::note_malformed() {
   counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
-  if (options_.malformed_limit == 0 || current_fd_ < 0) return;
+  if (current_fd_ < 0) return;
   const std::string_view sender = frames_[0].to_string_view();  // frame 0: the sender
-  const auto now = Clock::now();
-  auto [it, added] = malformed_by_fd_.try_emplace(current_fd_);
-  MalformedTally& tally = it->second;
-  if (tally.cut) return;
-  if (added || tally.routing_id != sender || tally.epoch != connections_.epoch(current_fd_)) {
-    // Another connection than the one counted so far: count afresh.
-    tally = MalformedTally{connections_.epoch(current_fd_), now, 0, false, std::string(sender)};
-  }
-  if (now - tally.window_start >= std::chrono::seconds(1)) {
-    tally.window_start = now;
-    tally.count = 0;
-  }
-  if (++tally.count > options_.malformed_limit) cut_connection(current_fd_);
+  if (malformed_.count(current_fd_, sender, connections_.epoch(current_fd_), Clock::now())) cut_connection(current_fd_);
 }
 
 void Engine::cut_connection(int fd) {
@@ -41,7 +29,7 @@ void Engine::cut_connection(int fd) {
   // every pending pipe termination (asking for events does that).
   const int held = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (held < 0) return;
-  const MalformedTally counted = malformed_by_fd_.at(fd);
+  const MalformedLimiter::Offender counted = *malformed_.offender(fd);
   drain_monitor();  // may forget the tally
   router_touched_ = true;
   (void)router_.get(zmq::sockopt::events);
@@ -50,8 +38,7 @@ void Engine::cut_connection(int fd) {
   if (still_there) ::shutdown(held, SHUT_RDWR);
   ::close(held);
   // Either way, what the offender still has queued on this number is dropped unread.
-  malformed_by_fd_.insert_or_assign(fd, MalformedTally{counted.epoch, counted.window_start, counted.count, true,
-                                                       counted.routing_id});
+  malformed_.mark_cut(fd, counted);
   if (!still_there) {
     log(LogLevel::info, "pseud: dropping what '", printable(counted.routing_id),
         "' still had queued: over the malformed limit, and its connection has closed");
@@ -63,19 +50,15 @@ void Engine::cut_connection(int fd) {
 }
 
 bool Engine::comes_from_cut_connection(std::string_view sender) {
-  auto it = malformed_by_fd_.find(current_fd_);
-  if (it == malformed_by_fd_.end() || !it->second.cut) return false;
-  if (it->second.routing_id != sender) {
+  auto verdict = malformed_.check(current_fd_, sender);
+  if (verdict == MalformedLimiter::Verdict::unsure) {
     // Another routing id on a cut descriptor: a new connection got its
-    // number. The old one's DISCONNECTED event is queued by now.
+    // number, and the old one's DISCONNECTED event is queued by now.
     drain_monitor();
-    it = malformed_by_fd_.find(current_fd_);
-    if (it == malformed_by_fd_.end()) return false;
-    if (it->second.routing_id != sender) {
-      malformed_by_fd_.erase(it);
-      return false;
-    }
+    verdict = malformed_.check(current_fd_, sender);
+    if (verdict == MalformedLimiter::Verdict::unsure) malformed_.forget(current_fd_);
   }
+  if (verdict != MalformedLimiter::Verdict::drop) return false;
   counters_.dropped_after_cut.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

@@ -9,16 +9,6 @@
 
 namespace pseud::detail {
 
-namespace {
-
-using namespace std::chrono_literals;
-
-// While calls wait for a route that monitor events cannot announce (inproc),
-// retry them this often.
-constexpr auto parked_retry_interval = 2ms;
-
-}  // namespace
-
 bool Engine::routes_only_to_users() const noexcept {
   // With authentication a routing id proves nothing (anyone may present any
   // id, and take one over once its owner has left): a server sends work only
@@ -159,14 +149,13 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
     pending.saved_body->copy(body);  // shares the bytes: zmq_msg_copy counts references
   }
   // Behind parked calls a new one parks too, so calls still leave in order.
-  if (!parked_.empty()) retry_parked();
-  const int error = parked_.empty()
+  if (calls_.has_parked()) retry_parked();
+  const int error = !calls_.has_parked()
                         ? send_message(pending.routing_id, command.id.view(), wire::MessageType::work, body)
                         : EAGAIN;
   if (should_park(error, pending)) {
     pending.parked_body.emplace(std::move(body));
-    parked_.push_back(command.id);
-    next_retry_ = now + parked_retry_interval;
+    calls_.park(command.id, now);
   } else if (error != 0) {
     auto why = error == EHOSTUNREACH ? unreachable_error(pending)
                                      : failure<PeerUnreachableError>("call to '" + pending.function +
@@ -181,9 +170,7 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
     pending.cancel = std::make_unique<std::stop_callback<CancelRequest>>(call.options.stop,
                                                                          CancelRequest{this, command.id});
   }
-  deadlines_.push(Deadline{pending.deadline, command.id});
-  pending_.emplace(command.id, std::move(pending));
-  counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
+  calls_.add(command.id, std::move(pending));
   return std::nullopt;
 }
 
@@ -206,41 +193,26 @@ bool Engine::try_send_parked(const MessageId& id, PendingCall& call) {
 void Engine::retry_parked() {
   std::vector<MessageId> still_parked;
   std::vector<std::string> full_routes;  // found full in this pass: the rest of their calls stay parked
-  for (const MessageId& id : std::exchange(parked_, {})) {
-    auto it = pending_.find(id);
-    if (it == pending_.end() || !it->second.parked_body) continue;
-    const std::string& route = it->second.routing_id;
+  for (const MessageId& id : calls_.take_parked()) {
+    PendingCall* call = calls_.find(id);
+    if (!call || !call->parked_body) continue;
+    const std::string& route = call->routing_id;  // read only while the call stays pending
     if (std::find(full_routes.begin(), full_routes.end(), route) != full_routes.end() ||
-        !try_send_parked(id, it->second)) {
+        !try_send_parked(id, *call)) {
       still_parked.push_back(id);
       if (std::find(full_routes.begin(), full_routes.end(), route) == full_routes.end()) full_routes.push_back(route);
     }
   }
   // Calls parked meanwhile (by completions that called again) go after the older ones.
-  still_parked.insert(still_parked.end(), parked_.begin(), parked_.end());
-  parked_ = std::move(still_parked);
-  next_retry_ = Clock::now() + parked_retry_interval;
-}
-
-std::optional<Engine::PendingCall> Engine::take_pending(const MessageId& id) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return std::nullopt;
-  std::optional<PendingCall> call(std::move(it->second));
-  pending_.erase(it);
-  // Deadlines of completed calls stay in the heap until due; at a high call
-  // rate with long timeouts that grows without bound, so rebuild it now and then.
-  if (deadlines_.size() > 2 * pending_.size() + 1024) rebuild_deadlines();
-  counters_.pending_calls.store(pending_.size(), std::memory_order_relaxed);
-  call->cancel.reset();
-  return call;
+  calls_.unpark_failed(std::move(still_parked), Clock::now());
 }
 
 void Engine::complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
-  if (auto call = take_pending(id)) deliver(call->on_reply, call->function, value, std::move(error));
+  if (auto call = calls_.take(id)) deliver(call->on_reply, call->function, value, std::move(error));
 }
 
 void Engine::complete_outside_lock(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
-  auto call = take_pending(id);
+  auto call = calls_.take(id);
   if (!call) return;
   // A blocking caller woken by this completion sends its next call at once,
   // often on this very core, preempting the engine: it must not find the lock
@@ -250,24 +222,18 @@ void Engine::complete_outside_lock(const MessageId& id, const msgpack::object* v
   run_lock_->lock();
 }
 
-void Engine::rebuild_deadlines() {
-  std::vector<Deadline> live;
-  live.reserve(pending_.size());
-  for (const auto& [id, call] : pending_) live.push_back(Deadline{call.deadline, id});
-  deadlines_ = decltype(deadlines_)(std::greater<>{}, std::move(live));
-}
-
 void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failure kind, const std::string& why) {
-  std::vector<MessageId> doomed;
-  for (const auto& [id, call] : pending_) {
-    if (call.routing_id != routing_id) continue;
-    if (only_parked && (!call.parked_body || call.wait_for_ready)) continue;
+  const auto doomed = calls_.select([&](const PendingCall& call) {
+    if (call.routing_id != routing_id) return false;
+    if (only_parked) return call.parked_body && !call.wait_for_ready;
     // A call never sent that may still wait for its peer keeps waiting.
-    if (!only_parked && call.parked_body && waits_for_route(call)) continue;
-    doomed.push_back(id);
-  }
+    return !(call.parked_body && waits_for_route(call));
+  });
   for (const MessageId& id : doomed) {
-    complete(id, nullptr, make_failure(kind, "call to '" + pending_.at(id).function + "': " + why));
+    // A completion run before may have cancelled or completed this one.
+    if (const PendingCall* call = calls_.find(id)) {
+      complete(id, nullptr, make_failure(kind, "call to '" + call->function + "': " + why));
+    }
   }
 }
 
