@@ -11,17 +11,6 @@
 
 namespace pseud::detail {
 
-namespace {
-
-using namespace std::chrono_literals;
-
-// libzmq does not reconnect after some disconnects (a frame over
-// ZMQ_MAXMSGSIZE is a protocol error to it); an endpoint that shows no sign of
-// reconnecting this long after a disconnect is reconnected by hand.
-constexpr auto reconnect_check_delay = 500ms;
-
-}  // namespace
-
 void Engine::drain_monitor() {
   while (true) {
     zmq::message_t event;
@@ -44,68 +33,22 @@ void Engine::drain_monitor() {
   }
 }
 
-void Engine::on_client_event(int event, std::string endpoint) {
-  switch (event) {
-    case ZMQ_EVENT_CONNECTED:
-    case ZMQ_EVENT_CONNECT_DELAYED:
-      reconnect_checks_.erase(endpoint);  // libzmq is (re)connecting by itself
-      return;
-    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
-      reconnect_checks_.erase(endpoint);
-      handshake_drops_ = 0;
-      just_dropped_ = false;
-      connected_endpoints_.insert(std::move(endpoint));
-      route_failure_.clear();
-      handshake_failed_ = false;
+void Engine::on_client_event(int event, const std::string& endpoint) {
+  const ClientLink::Change change = link_.on_event(event, endpoint, Clock::now());
+  switch (change.kind) {
+    case ClientLink::Change::Kind::none: return;
+    case ClientLink::Change::Kind::up:
       note_peer(server_name_, std::string(), -1, false, false);
       retry_parked();
       return;
-    case ZMQ_EVENT_DISCONNECTED: {
-      reconnect_checks_[endpoint] = Clock::now() + reconnect_check_delay;
-      const bool was_up = connected_endpoints_.erase(endpoint) > 0;
-      if (!connected_endpoints_.empty()) return;
-      if (was_up) {
-        route_failure_ = "the connection to server '" + server_name_ + "' at " + endpoint + " was lost";
-        log(LogLevel::info, "pseud: ", route_failure_);
-        peer_gone(server_name_, route_failure_);
-      } else if (++handshake_drops_ >= 2) {
-        // Closed before the handshake completed, twice in a row: the server
-        // refuses our security settings. (Once may be a server that died
-        // mid-handshake; its restart is then just a reconnection.)
-        route_failure_ = failure_reason(endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
-        handshake_failed_ = true;
-        fail_calls_to(server_name_, true, Failure::handshake, route_failure_);
-      } else {
-        route_failure_ = "the connection to server '" + server_name_ + "' at " + endpoint +
-                         " closed during the handshake";
-        if (options_.fail_fast) fail_calls_to(server_name_, true, Failure::unreachable, route_failure_);
-      }
-      just_dropped_ = true;
+    case ClientLink::Change::Kind::lost:
+      log(LogLevel::info, "pseud: ", change.reason);
+      peer_gone(server_name_, change.reason);
       return;
-    }
-    default:  // connect retried, or handshake failed
-      // A connection closed mid-handshake says only that: the DISCONNECTED
-      // that follows counts it (a server refusing our keys does it again on
-      // every retry; one that died mid-handshake does not).
-      if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) return;
-      if (event == ZMQ_EVENT_CONNECT_RETRIED) {
-        reconnect_checks_.erase(endpoint);
-        // libzmq schedules a retry after every drop: only a retry of its own
-        // (the server refused the connection) says something new.
-        if (std::exchange(just_dropped_, false)) return;
-        handshake_drops_ = 0;
-        // libzmq also schedules a retry after a refused handshake: keep that, more precise, reason.
-        if (handshake_failed_) return;
-      }
-      if (!connected_endpoints_.empty()) return;
-      route_failure_ = failure_reason(endpoint, event);
-      handshake_failed_ = event != ZMQ_EVENT_CONNECT_RETRIED;
-      log(LogLevel::info, "pseud: ", route_failure_);
-      // A server that is not there yet may come: calls wait for it, within
-      // their timeout, unless the peer fails fast. A refused handshake is final.
-      if (handshake_failed_ || options_.fail_fast) {
-        fail_calls_to(server_name_, true, handshake_failed_ ? Failure::handshake : Failure::unreachable,
-                      route_failure_);
+    case ClientLink::Change::Kind::failed:
+      if (change.announce) log(LogLevel::info, "pseud: ", change.reason);
+      if (change.fail_calls) {
+        fail_calls_to(server_name_, true, change.handshake ? Failure::handshake : Failure::unreachable, change.reason);
       }
       return;
   }
@@ -131,26 +74,20 @@ void Engine::on_server_event(int event, int value, const std::string& endpoint) 
 }
 
 void Engine::reconnect_stalled_endpoints() {
-  const auto now = Clock::now();
-  for (auto it = reconnect_checks_.begin(); it != reconnect_checks_.end();) {
-    if (it->second > now) {
-      ++it;
-      continue;
-    }
-    log(LogLevel::info, "pseud: reconnecting to ", it->first, " (libzmq gave up on it)");
+  for (const std::string& endpoint : link_.take_stalled(Clock::now())) {
+    log(LogLevel::info, "pseud: reconnecting to ", endpoint, " (libzmq gave up on it)");
     router_touched_ = true;
-    enable_ipv6_for(it->first);
+    enable_ipv6_for(endpoint);
     try {
-      router_.disconnect(it->first);
+      router_.disconnect(endpoint);
     } catch (const zmq::error_t&) {
       // Already gone from libzmq's side: connecting again is all that is needed.
     }
     try {
-      router_.connect(it->first);
+      router_.connect(endpoint);
     } catch (const zmq::error_t& e) {
-      log(LogLevel::error, "pseud: cannot reconnect to ", it->first, ": ", e.what());
+      log(LogLevel::error, "pseud: cannot reconnect to ", endpoint, ": ", e.what());
     }
-    it = reconnect_checks_.erase(it);
   }
 }
 
@@ -168,19 +105,9 @@ void Engine::close_silent_connections(Clock::time_point now) {
 }
 
 std::string Engine::failure_reason(const std::string& endpoint, int event) const {
-  if (role_ == PeerRole::server) {
-    return event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "the client's credentials were refused"
-                                                    : "the client's security handshake failed";
-  }
-  if (event == ZMQ_EVENT_CONNECT_RETRIED) {
-    return "server '" + server_name_ + "' is not reachable at " + endpoint +
-           " (connection refused: is it running and bound there?)";
-  }
-  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-    return "server '" + server_name_ + "' at " + endpoint + " refused our credentials";
-  }
-  return "the handshake with server '" + server_name_ + "' at " + endpoint +
-         " failed (do both sides use the same security mechanism and the right server key?)";
+  if (role_ == PeerRole::client) return link_.reason(endpoint, event);
+  return event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "the client's credentials were refused"
+                                                  : "the client's security handshake failed";
 }
 
 }  // namespace pseud::detail

@@ -209,7 +209,7 @@ void Engine::run() {
     if (router_unread_ || router_touched_ || (fds[0].revents & POLLIN)) drain_router();
     if (fds[2].revents & POLLIN) drain_monitor();
     if (const auto retry = calls_.next_retry(); retry && Clock::now() >= *retry) retry_parked();
-    if (!reconnect_checks_.empty()) reconnect_stalled_endpoints();
+    if (const auto check = link_.next_check(); check && Clock::now() >= *check) reconnect_stalled_endpoints();
     const auto now = Clock::now();
     sweep_if_due(now);
     fire_deadlines();
@@ -247,7 +247,7 @@ void Engine::process(Command& command) {
             router_touched_ = true;
             enable_ipv6_for(c.endpoint);
             router_.connect(c.endpoint);
-            route_failure_.clear();
+            link_.connecting();
             c.done.set_value();
           } catch (const zmq::error_t& e) {
             c.done.set_exception(failure<Error>("cannot connect to " + c.endpoint + ": " + e.what()));
@@ -299,9 +299,7 @@ void Engine::sweep_if_due(Clock::time_point now) {
 std::optional<Engine::Clock::time_point> Engine::next_wake() const {
   std::optional<Clock::time_point> next = calls_.next_deadline();
   if (const auto retry = calls_.next_retry(); retry && (!next || *retry < *next)) next = retry;
-  for (const auto& [endpoint, at] : reconnect_checks_) {
-    if (!next || at < *next) next = at;
-  }
+  if (const auto check = link_.next_check(); check && (!next || *check < *next)) next = check;
   if (sweep_interval_ && (!next || next_sweep_ < *next)) next = next_sweep_;
   return next;
 }
@@ -329,8 +327,8 @@ void Engine::fire_deadlines() {
     }
     if (call.parked_body) {
       why += " (never sent: the peer did not connect in time";
-      if (role_ == PeerRole::client && call.routing_id == server_name_ && !route_failure_.empty()) {
-        why += "; " + route_failure_;
+      if (role_ == PeerRole::client && call.routing_id == server_name_ && !link_.failure().empty()) {
+        why += "; " + link_.failure();
       }
       why += ")";
     }

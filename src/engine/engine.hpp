@@ -24,6 +24,7 @@
 
 #include <zmq.hpp>
 
+#include "engine/client_link.hpp"
 #include "engine/command_queue.hpp"
 #include "engine/connection_table.hpp"
 #include "engine/malformed_limiter.hpp"
@@ -173,7 +174,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
 
   // connection_events.cpp: the socket monitor
   void drain_monitor();
-  void on_client_event(int event, std::string endpoint);
+  void on_client_event(int event, const std::string& endpoint);
   void on_server_event(int event, int value, const std::string& endpoint);
   void reconnect_stalled_endpoints();
   void close_silent_connections(Clock::time_point now);
@@ -265,14 +266,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   PendingCalls calls_;
   std::optional<std::chrono::milliseconds> sweep_interval_;
   Clock::time_point next_sweep_{};
-  std::set<std::string> connected_endpoints_;  // client: endpoints whose handshake succeeded
-  std::string route_failure_;                  // client: why the last connection attempt failed, if it did
-  bool handshake_failed_ = false;              // client: ... and it was the security handshake
-  int handshake_drops_ = 0;                    // client: connections closed mid-handshake in a row
-  bool just_dropped_ = false;                  // client: the next CONNECT_RETRIED is libzmq's retry after a drop
-  // Client: endpoints that disconnected, and when to reconnect them by hand
-  // unless libzmq shows it is reconnecting on its own.
-  std::map<std::string, Clock::time_point> reconnect_checks_;
+  ClientLink link_{server_name_, options_.fail_fast};  // client: the link to its server
   TextMap<std::string> user_routes_;  // authenticated user -> routing id
   TextMap<ConnectedPeer> peers_;      // routing id -> connected, authenticated peer
   // Routing ids just declared gone, and until when: libzmq drops a closed

@@ -42,7 +42,7 @@ bool Engine::waits_for_route(const PendingCall& call) const {
   // A server not (yet) reachable may still come, unless the peer fails fast;
   // a refused handshake is final.
   return role_ == PeerRole::client && call.routing_id == server_name_ &&
-         (route_failure_.empty() || (!options_.fail_fast && !handshake_failed_));
+         link_.may_still_come();
 }
 
 std::exception_ptr Engine::make_failure(Failure kind, std::string message) {
@@ -56,7 +56,7 @@ std::exception_ptr Engine::make_failure(Failure kind, std::string message) {
 
 std::exception_ptr Engine::unreachable_error(const PendingCall& call) const {
   const bool own_server = role_ == PeerRole::client && call.routing_id == server_name_;
-  return make_failure(own_server && handshake_failed_ ? Failure::handshake : Failure::unreachable,
+  return make_failure(own_server && link_.handshake_failed() ? Failure::handshake : Failure::unreachable,
                       unreachable_text(call));
 }
 
@@ -67,7 +67,8 @@ std::string Engine::unreachable_text(const PendingCall& call) const {
            " is connected (with authentication, send_to() takes the User-Id of a connected peer, never a raw "
            "routing id)";
   } else if (role_ == PeerRole::client && call.routing_id == server_name_) {
-    text += route_failure_.empty() ? " (did you call connect() with the server's endpoint?)" : " (" + route_failure_ + ")";
+    text += link_.failure().empty() ? " (did you call connect() with the server's endpoint?)"
+                                    : " (" + link_.failure() + ")";
   } else {
     text += " (it never connected, or has disconnected)";
   }
