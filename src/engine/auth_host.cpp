@@ -18,13 +18,7 @@ void Engine::send_authenticated(std::string_view routing_id, std::string_view id
 }
 
 void Engine::bind_user(std::string_view user, std::string_view routing_id) {
-  if (user.empty() || routing_id.empty()) return;
-  auto it = user_routes_.find(user);
-  if (it == user_routes_.end()) {
-    user_routes_.emplace(std::string(user), std::string(routing_id));
-  } else if (it->second != routing_id) {
-    it->second.assign(routing_id);
-  }
+  peers_.route_user(user, routing_id);
 }
 
 void Engine::send_hello(std::string_view routing_id, std::string_view id, std::string_view login,

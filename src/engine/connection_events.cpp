@@ -62,8 +62,8 @@ void Engine::on_server_event(int event, int value, const std::string& endpoint) 
   if (event == ZMQ_EVENT_DISCONNECTED) {
     connections_.closed(value);
     // The value is the closed connection's descriptor: whoever spoke through it is gone.
-    if (auto owner = fd_owners_.find(value); owner != fd_owners_.end()) {
-      const std::string routing_id = owner->second;
+    if (const std::string* owner = peers_.owner_of(value)) {
+      const std::string routing_id = *owner;
       peer_gone(routing_id, "its connection closed");
     }
     unauthenticated_gone(value);  // and whatever the backend kept for it before it logged in

@@ -29,6 +29,7 @@
 #include "engine/connection_table.hpp"
 #include "engine/malformed_limiter.hpp"
 #include "engine/message_id.hpp"
+#include "engine/peer_table.hpp"
 #include "engine/pending_calls.hpp"
 #include "engine/request_budget.hpp"
 #include "engine/worker_pool.hpp"
@@ -118,16 +119,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
         malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0}, connections_cut{0},
         dropped_after_cut{0}, misdirected_replies{0}, silent_connections_cut{0}, overloaded_requests{0};
   };
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  template <class V>
-  using TextMap = std::unordered_map<std::string, V, TextHash, std::equal_to<>>;
-  struct ConnectedPeer {
-    PeerState state;
-    int fd = -1;  // the connection's file descriptor, to match disconnect events
-  };
 
   // engine.cpp: lifecycle, the loop, commands, timers
   void run();
@@ -196,7 +187,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
                    wire::MessageType& type, pseud::detail::WireBuffer& body) const;
 
-  // peer_table.cpp: connected peers, join and gone
+  // peer_events.cpp: peers joining and leaving
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
 
   // malformed_limit.cpp: closing connections that keep sending malformed messages
@@ -204,9 +195,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void cut_connection(int fd);
   bool comes_from_cut_connection(std::string_view sender);
   void peer_gone(std::string_view routing_id, std::string_view reason);
-  void disown_fd(int fd, std::string_view routing_id);
-  void remember_gone(const std::string& routing_id, Clock::time_point now);
-  bool recently_gone(std::string_view routing_id, Clock::time_point now) const;
 
   // AuthHost (auth_host.cpp)
   PeerRole role() const noexcept override { return role_; }
@@ -231,7 +219,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void note_unauthenticated(std::string_view routing_id);
   void unauthenticated_gone(int fd);
 
-  // HeartbeatHost (peer_table.cpp)
+  // HeartbeatHost (peer_events.cpp)
   void for_each_peer(const std::function<void(const PeerState&)>& visit) const override;
   bool send_heartbeat(std::string_view routing_id) override;
   void declare_gone(std::string_view routing_id, std::string_view reason) override;
@@ -267,14 +255,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::optional<std::chrono::milliseconds> sweep_interval_;
   Clock::time_point next_sweep_{};
   ClientLink link_{server_name_, options_.fail_fast};  // client: the link to its server
-  TextMap<std::string> user_routes_;  // authenticated user -> routing id
-  TextMap<ConnectedPeer> peers_;      // routing id -> connected, authenticated peer
-  // Routing ids just declared gone, and until when: libzmq drops a closed
-  // connection's route a moment after reporting it, and a call sent in that
-  // window would be lost and time out instead of failing at once.
-  TextMap<Clock::time_point> recently_gone_;
-  std::deque<std::pair<Clock::time_point, std::string>> gone_expiry_;  // recently_gone_ in expiry order
-  std::unordered_map<int, std::string> fd_owners_;  // connection fd -> the routing id that spoke through it
+  PeerTable peers_;
   ConnectionTable connections_;                      // server: every accepted connection, by descriptor
   std::optional<std::chrono::milliseconds> silence_limit_;  // from the heartbeat backend
   std::unordered_map<int, Unauthenticated> unauthenticated_by_fd_;  // bounded; see unauthenticated.cpp
@@ -284,8 +265,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
   bool stopping_ = false;
 
   Counters counters_;
-  mutable std::mutex peers_mirror_mutex_;
-  std::map<std::string, PeerInfo> peers_mirror_;  // what connected_peers() returns to other threads
   std::atomic<bool> stop_requested_{false};
   std::once_flag joined_;
   RequestBudget budget_;  // before the pools: their jobs hold tickets until joined

@@ -184,17 +184,17 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     return;
   }
   const std::string user = auth_->user_of(from);
-  auto known = peers_.find(message.routing_id);
-  if (known != peers_.end() && known->second.state.user_id != user) {
+  const PeerTable::Peer* known = peers_.find(message.routing_id);
+  if (known && known->state.user_id != user) {
     // Only possible if a routing id changed hands: never let a second user speak for the first.
     note_malformed();
     log(LogLevel::warning, "pseud: dropped a message from '", printable(message.routing_id), "' as user '",
-        printable(user), "': that routing id belongs to user '", printable(known->second.state.user_id), "'");
+        printable(user), "': that routing id belongs to user '", printable(known->state.user_id), "'");
     return;
   }
   if (!user.empty()) bind_user(user, message.routing_id);
   bool is_req = false;
-  if (known == peers_.end()) {
+  if (!known) {
     const char* socket_type = zmq_msg_gets(last.handle(), "Socket-Type");
     is_req = socket_type && std::string_view(socket_type) == "REQ";
   }

@@ -17,14 +17,14 @@ bool Engine::routes_only_to_users() const noexcept {
 }
 
 std::string Engine::resolve(const std::string& destination) const {
-  if (auto it = user_routes_.find(destination); it != user_routes_.end()) return it->second;
+  if (const std::string* route = peers_.route_of(destination)) return *route;
   return routes_only_to_users() ? std::string() : destination;
 }
 
 void Engine::address(PendingCall& call) const {
   call.routing_id = resolve(call.destination);
-  if (auto peer = peers_.find(call.routing_id); peer != peers_.end()) {
-    call.user = peer->second.state.user_id;
+  if (const PeerTable::Peer* peer = peers_.find(call.routing_id)) {
+    call.user = peer->state.user_id;
   } else {
     call.user.clear();
   }
@@ -140,7 +140,7 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
     return Undelivered{std::move(pending.on_reply), std::move(pending.function), std::move(expired)};
   }
 
-  if (recently_gone(pending.routing_id, now) && !waits_for_route(pending)) {
+  if (peers_.recently_gone(pending.routing_id, now) && !waits_for_route(pending)) {
     auto gone = unreachable_error(pending);
     return Undelivered{std::move(pending.on_reply), std::move(pending.function), std::move(gone)};
   }
@@ -252,7 +252,7 @@ int Engine::send_message(std::string_view routing_id, std::string_view id, wire:
   zmq_send(socket, type_frame.data(), type_frame.size(), ZMQ_SNDMORE);
   zmq_msg_send(body.handle(), socket, 0);
   if (sweep_interval_) {
-    if (auto peer = peers_.find(routing_id); peer != peers_.end()) peer->second.state.last_sent = Clock::now();
+    if (PeerTable::Peer* peer = peers_.find(routing_id)) peer->state.last_sent = Clock::now();
   }
   return 0;
 }

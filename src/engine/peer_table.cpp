@@ -1,130 +1,113 @@
-// Layer 4 (engine): the connected, authenticated peers, their join and gone
-// events, and what a heartbeat backend may do with them.
+#include "engine/peer_table.hpp"
 
-#include <zmq.h>
-
-#include "engine/engine.hpp"
-#include "engine/engine_util.hpp"
+#include <algorithm>
 
 namespace pseud::detail {
 
-void Engine::note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req) {
-  if (fd >= 0) {
-    auto owner = fd_owners_.find(fd);
-    if (owner != fd_owners_.end() && owner->second != routing_id) {
-      // The descriptor number was reused: the connection that had it closed,
-      // and its DISCONNECTED event is queued by now. Take it before this
-      // peer's messages, so the late event cannot hit the new connection.
-      drain_monitor();
-      owner = fd_owners_.find(fd);
-      if (owner != fd_owners_.end() && owner->second != routing_id) {
-        const std::string previous = owner->second;
-        peer_gone(previous, "its connection closed");
-      }
-    }
-  }
-  const auto now = Clock::now();
+PeerTable::Peer* PeerTable::find(std::string_view routing_id) noexcept {
   auto it = peers_.find(routing_id);
-  if (it == peers_.end()) {
-    if (!recently_gone_.empty()) recently_gone_.erase(std::string(routing_id));
-    ConnectedPeer peer;
-    peer.state.routing_id.assign(routing_id);
-    peer.state.user_id = user;
-    peer.state.joined = now;
-    peer.state.last_sent = now;
-    peer.state.may_ping = !is_req;
-    it = peers_.emplace(std::string(routing_id), std::move(peer)).first;
-    const PeerInfo info{it->second.state.routing_id, user};
-    {
-      std::lock_guard lock(peers_mirror_mutex_);
-      peers_mirror_.emplace(info.routing_id, info);
-    }
-    log(LogLevel::info, "pseud: peer '", printable(routing_id), "' joined",
-        user.empty() ? std::string() : " as user '" + printable(user) + "'");
-    if (options_.on_peer_joined) {
-      try {
-        options_.on_peer_joined(info);
-      } catch (const std::exception& e) {
-        log(LogLevel::error, "pseud: on_peer_joined threw: ", e.what());
-      }
-    }
-  }
-  PeerState& state = it->second.state;
-  state.last_heard = now;
-  if (fd >= 0 && fd != it->second.fd) {
-    disown_fd(it->second.fd, routing_id);
-    it->second.fd = fd;
-    fd_owners_.insert_or_assign(fd, it->first);
-  }
-  if (heartbeat) state.sends_heartbeats = true;
-  heartbeat_->handle_heartbeat(*this, state);
+  return it == peers_.end() ? nullptr : &it->second;
 }
 
-void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
+const PeerTable::Peer* PeerTable::find(std::string_view routing_id) const noexcept {
   auto it = peers_.find(routing_id);
-  if (it == peers_.end()) return;
-  const PeerState state = std::move(it->second.state);
-  disown_fd(it->second.fd, routing_id);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+PeerTable::Peer& PeerTable::join(std::string_view routing_id, const std::string& user, bool may_ping,
+                                 Clock::time_point now) {
+  if (!recently_gone_.empty()) recently_gone_.erase(std::string(routing_id));
+  Peer peer;
+  peer.state.routing_id.assign(routing_id);
+  peer.state.user_id = user;
+  peer.state.joined = now;
+  peer.state.last_sent = now;
+  peer.state.last_heard = now;
+  peer.state.may_ping = may_ping;
+  auto [it, added] = peers_.insert_or_assign(std::string(routing_id), std::move(peer));
+  (void)added;
+  {
+    std::lock_guard lock(mirror_mutex_);
+    mirror_.insert_or_assign(it->first, PeerInfo{it->first, user});
+  }
+  return it->second;
+}
+
+void PeerTable::speaks_through(Peer& peer, int fd) {
+  if (fd < 0 || fd == peer.fd) return;
+  disown(peer.fd, peer.state.routing_id);
+  peer.fd = fd;
+  fd_owners_.insert_or_assign(fd, peer.state.routing_id);
+}
+
+std::optional<PeerState> PeerTable::remove(std::string_view routing_id, Clock::time_point now) {
+  auto it = peers_.find(routing_id);
+  if (it == peers_.end()) return std::nullopt;
+  std::optional<PeerState> state(std::move(it->second.state));
+  disown(it->second.fd, it->first);
   peers_.erase(it);
   {
-    std::lock_guard lock(peers_mirror_mutex_);
-    peers_mirror_.erase(state.routing_id);
+    std::lock_guard lock(mirror_mutex_);
+    mirror_.erase(state->routing_id);
   }
-  std::erase_if(user_routes_, [&](const auto& route) { return route.second == state.routing_id; });
-  remember_gone(state.routing_id, Clock::now());
-  auth_->forget(state.routing_id);
-  heartbeat_->handle_timeout(*this, state);
-  log(LogLevel::info, "pseud: peer '", printable(state.routing_id), "' is gone: ", reason);
-  fail_calls_to(state.routing_id, false, Failure::gone,
-                "peer " + in_quotes(printable(state.routing_id)) + " is gone (" + std::string(reason) +
-                    ") before the reply arrived; the call may or may not have run");
-  if (options_.on_peer_gone) {
-    try {
-      options_.on_peer_gone(PeerInfo{state.routing_id, state.user_id}, std::string(reason));
-    } catch (const std::exception& e) {
-      log(LogLevel::error, "pseud: on_peer_gone threw: ", e.what());
-    }
-  }
+  std::erase_if(user_routes_, [&](const auto& route) { return route.second == state->routing_id; });
+  forget_expired(now);
+  recently_gone_.insert_or_assign(state->routing_id, now + gone_memory);
+  gone_expiry_.emplace_back(now + gone_memory, state->routing_id);
+  return state;
 }
 
-void Engine::disown_fd(int fd, std::string_view routing_id) {
-  // Only if it is still this peer's: the number may already belong to a newer connection.
-  if (auto owner = fd_owners_.find(fd); owner != fd_owners_.end() && owner->second == routing_id) fd_owners_.erase(owner);
-}
-
-void Engine::remember_gone(const std::string& routing_id, Clock::time_point now) {
-  constexpr auto memory = std::chrono::seconds(1);  // far longer than libzmq takes to drop the route
-  while (!gone_expiry_.empty() && gone_expiry_.front().first <= now) {
-    auto it = recently_gone_.find(gone_expiry_.front().second);
-    if (it != recently_gone_.end() && it->second <= now) recently_gone_.erase(it);
-    gone_expiry_.pop_front();
-  }
-  recently_gone_.insert_or_assign(routing_id, now + memory);
-  gone_expiry_.emplace_back(now + memory, routing_id);
-}
-
-bool Engine::recently_gone(std::string_view routing_id, Clock::time_point now) const {
+bool PeerTable::recently_gone(std::string_view routing_id, Clock::time_point now) const {
   if (recently_gone_.empty()) return false;
   const auto it = recently_gone_.find(routing_id);
   return it != recently_gone_.end() && now < it->second;
 }
 
-std::vector<PeerInfo> Engine::connected_peers() const {
-  std::lock_guard lock(peers_mirror_mutex_);
-  std::vector<PeerInfo> peers;
-  peers.reserve(peers_mirror_.size());
-  for (const auto& [routing_id, info] : peers_mirror_) peers.push_back(info);
-  return peers;
+const std::string* PeerTable::owner_of(int fd) const noexcept {
+  auto it = fd_owners_.find(fd);
+  return it == fd_owners_.end() ? nullptr : &it->second;
 }
 
-void Engine::for_each_peer(const std::function<void(const PeerState&)>& visit) const {
+void PeerTable::route_user(std::string_view user, std::string_view routing_id) {
+  if (user.empty() || routing_id.empty()) return;
+  auto it = user_routes_.find(user);
+  if (it == user_routes_.end()) {
+    user_routes_.emplace(std::string(user), std::string(routing_id));
+  } else if (it->second != routing_id) {
+    it->second.assign(routing_id);
+  }
+}
+
+const std::string* PeerTable::route_of(std::string_view user) const noexcept {
+  auto it = user_routes_.find(user);
+  return it == user_routes_.end() ? nullptr : &it->second;
+}
+
+void PeerTable::for_each(const std::function<void(const PeerState&)>& visit) const {
   for (const auto& [routing_id, peer] : peers_) visit(peer.state);
 }
 
-bool Engine::send_heartbeat(std::string_view routing_id) {
-  return send_raw(routing_id, {}, wire::MessageType::heartbeat, {}) == 0;
+std::vector<PeerInfo> PeerTable::snapshot() const {
+  std::lock_guard lock(mirror_mutex_);
+  std::vector<PeerInfo> peers;
+  peers.reserve(mirror_.size());
+  for (const auto& [routing_id, info] : mirror_) peers.push_back(info);
+  return peers;
 }
 
-void Engine::declare_gone(std::string_view routing_id, std::string_view reason) { peer_gone(routing_id, reason); }
+void PeerTable::disown(int fd, std::string_view routing_id) {
+  // Only if it is still this peer's: the number may already belong to a newer connection.
+  if (auto owner = fd_owners_.find(fd); owner != fd_owners_.end() && owner->second == routing_id) {
+    fd_owners_.erase(owner);
+  }
+}
+
+void PeerTable::forget_expired(Clock::time_point now) {
+  while (!gone_expiry_.empty() && gone_expiry_.front().first <= now) {
+    auto it = recently_gone_.find(gone_expiry_.front().second);
+    if (it != recently_gone_.end() && it->second <= now) recently_gone_.erase(it);
+    gone_expiry_.pop_front();
+  }
+}
 
 }  // namespace pseud::detail
