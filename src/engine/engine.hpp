@@ -29,9 +29,11 @@
 #include "engine/connection_table.hpp"
 #include "engine/malformed_limiter.hpp"
 #include "engine/message_id.hpp"
+#include "engine/outbox.hpp"
 #include "engine/peer_table.hpp"
 #include "engine/pending_calls.hpp"
 #include "engine/request_budget.hpp"
+#include "engine/unauthenticated_table.hpp"
 #include "engine/worker_pool.hpp"
 #include "pseud/auth.hpp"
 #include "pseud/heartbeat.hpp"
@@ -212,10 +214,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
 
   // unauthenticated.cpp: connections that spoke before authenticating, so
   // that the backend forgets them (AuthBackend::forget) once they close
-  struct Unauthenticated {
-    std::string routing_id;
-    std::uint64_t inode = 0;  // which connection had the descriptor
-  };
   void note_unauthenticated(std::string_view routing_id);
   void unauthenticated_gone(int fd);
 
@@ -234,6 +232,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::unique_ptr<HeartbeatBackend> heartbeat_;
   zmq::socket_t router_;
   zmq::socket_t monitor_;
+  Outbox outbox_{router_};  // everything sent on router_
   std::string monitor_endpoint_;
   CommandQueue<Command> queue_;
   std::shared_ptr<DeferGate> defer_gate_ = std::make_shared<DeferGate>(&queue_);
@@ -258,8 +257,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   PeerTable peers_;
   ConnectionTable connections_;                      // server: every accepted connection, by descriptor
   std::optional<std::chrono::milliseconds> silence_limit_;  // from the heartbeat backend
-  std::unordered_map<int, Unauthenticated> unauthenticated_by_fd_;  // bounded; see unauthenticated.cpp
-  TextMap<int> unauthenticated_fd_;                                  // ... and the other way round
+  UnauthenticatedTable unauthenticated_;  // server: connections not logged in yet
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;

@@ -5,7 +5,6 @@
 
 #include "engine/engine.hpp"
 #include "engine/engine_util.hpp"
-#include "sanitizers/libzmq_handoff.hpp"
 
 namespace pseud::detail {
 
@@ -240,17 +239,8 @@ void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failur
 
 int Engine::send_message(std::string_view routing_id, std::string_view id, wire::MessageType type,
                          zmq::message_t& body) {
-  void* socket = router_.handle();
-  router_touched_ = true;
-  before_libzmq_send();
-  if (zmq_send(socket, routing_id.data(), routing_id.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return zmq_errno();
-  // Once the routing frame is accepted the rest of the message cannot fail.
-  const std::string_view type_frame = wire::type_frame(type);
-  zmq_send(socket, "", 0, ZMQ_SNDMORE);
-  zmq_send(socket, wire::protocol_version.data(), wire::protocol_version.size(), ZMQ_SNDMORE);
-  zmq_send(socket, id.data(), id.size(), ZMQ_SNDMORE);
-  zmq_send(socket, type_frame.data(), type_frame.size(), ZMQ_SNDMORE);
-  zmq_msg_send(body.handle(), socket, 0);
+  router_touched_ = true;  // sending processes the socket's commands (see run())
+  if (const int error = outbox_.send(routing_id, id, type, body); error != 0) return error;
   if (sweep_interval_) {
     if (PeerTable::Peer* peer = peers_.find(routing_id)) peer->state.last_sent = Clock::now();
   }
