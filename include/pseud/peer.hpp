@@ -132,7 +132,7 @@ struct PeerStats {
   std::uint64_t replies_received = 0;    ///< OK/ERROR matched to a waiting call
   std::uint64_t requests_handled = 0;    ///< WORK answered with OK or ERROR
   std::uint64_t dropped_replies = 0;     ///< OK/ERROR for no waiting call (late, duplicate, unsolicited)
-  std::uint64_t misdirected_replies = 0; ///< ... of which from another routing id or user than the WORK went to
+  std::uint64_t misdirected_replies = 0; ///< ... of which from another routing id, user or (server) connection than the WORK went to
   std::uint64_t malformed_messages = 0;  ///< frame sets or bodies refused
   std::uint64_t oversize_messages = 0;   ///< messages over max_message_size
   std::uint64_t unroutable_replies = 0;  ///< replies whose caller had gone

@@ -384,18 +384,17 @@ void Engine::handle_reply(const wire::Envelope& envelope, const std::string& use
     return;
   }
   const PendingCall& call = *found;
-  // A reply counts only from the routing id and User-Id the WORK went to.
-  // Not from the same connection: a client's link to its server keeps its
-  // queue across reconnections (libzmq's connecting side does), so a call
-  // made before a drop is answered over the next connection.
-  if (call.routing_id != envelope.routing_id || call.parked_body || call.user != user) {
+  // A reply counts only from the routing id, User-Id and (on a server) the
+  // connection the WORK went to: see address().
+  const bool other_connection = call.fd >= 0 && current_fd_ >= 0 && call.fd != current_fd_;
+  if (call.routing_id != envelope.routing_id || call.parked_body || call.user != user || other_connection) {
     counters_.dropped_replies.fetch_add(1, std::memory_order_relaxed);
     counters_.misdirected_replies.fetch_add(1, std::memory_order_relaxed);
     const auto who = [](std::string_view routing_id, std::string_view as) {
       return in_quotes(printable(routing_id)) + (as.empty() ? std::string() : " (user " + in_quotes(printable(as)) + ")");
     };
     log(LogLevel::warning, "pseud: dropped a reply for a call to ", who(call.routing_id, call.user), " that came from ",
-        who(envelope.routing_id, user));
+        who(envelope.routing_id, user), (other_connection ? " on another connection" : ""));
     return;
   }
   if (envelope.message.type == wire::MessageType::unauthorized ||

@@ -24,8 +24,14 @@ void Engine::address(PendingCall& call) const {
   call.routing_id = resolve(call.destination);
   if (const PeerTable::Peer* peer = peers_.find(call.routing_id)) {
     call.user = peer->state.user_id;
+    // A server's connections are the ones it accepted: a reply must come
+    // back on the one the WORK went to. A client's link to its server keeps
+    // its queue across reconnections (libzmq's connecting side does), so
+    // its calls are answered over whichever connection is up.
+    call.fd = role_ == PeerRole::server ? peer->fd : -1;
   } else {
     call.user.clear();
+    call.fd = -1;
   }
 }
 

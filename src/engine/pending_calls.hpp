@@ -39,6 +39,7 @@ struct PendingCall {
   std::string destination;  // as the caller named it
   std::string routing_id;   // where the WORK went: replies must come from there (empty: not resolved yet)
   std::string user;         // ... and the User-Id that connection had (empty without authentication)
+  int fd = -1;              // ... and, on a server, its descriptor (-1: any)
   std::string function;
   Clock::time_point deadline;
   Clock::time_point started;
