@@ -24,6 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 using faults::figure;
 using faults::ms_between;
+using faults::sanitized;
+using faults::status_kib_of;
 using Clock = std::chrono::steady_clock;
 
 using namespace frame_bytes;
@@ -35,25 +37,6 @@ constexpr long rss_bound_kib = 256 * 1024;
 // whole 1.2 GiB flood, which is what the budget promises.
 constexpr long serving_client_rss_bound_kib = 512 * 1024;
 
-// AddressSanitizer keeps freed memory in quarantine (256 MiB by default) and
-// ThreadSanitizer shadows every byte: there RSS is reported, not asserted.
-constexpr bool rss_is_meaningful() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return false;
-#else
-  return true;
-#endif
-}
-
-// VmRSS or VmHWM (peak) of process `pid`, in KiB; -1 when unreadable.
-long status_kib_of(pid_t pid, const std::string& field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
-  }
-  return -1;
-}
 
 std::string tool_path() {
   const char* path = std::getenv("PSEUD_TOOL");
@@ -126,7 +109,7 @@ TEST(MemoryBounds, LargeRequestsQueuedBehindSlowBlockingHandlersAreRefusedPastTh
   const Replies replies = drain(arena.attacker, count, 20s);
   const double took = ms_between(started, Clock::now());
   const long peak = status_kib_of(arena.server.pid(), "VmHWM:");
-  if (rss_is_meaningful()) {
+  if (!sanitized()) {
     EXPECT_LE(peak - before, rss_bound_kib);
   }
   EXPECT_LT(slowest, 1000.0 * faults::latency_factor());
@@ -148,7 +131,7 @@ TEST(MemoryBounds, BodiesSlowToDecodeAreRefusedPastTheBudget) {
   const double took = ms_between(started, Clock::now());
   const long peak = status_kib_of(arena.server.pid(), "VmHWM:");
   EXPECT_EQ(replies.overloaded + replies.other, count) << "every request is answered, refused or not";
-  if (rss_is_meaningful()) {
+  if (!sanitized()) {
     EXPECT_LE(peak - before, rss_bound_kib);
   }
   EXPECT_LT(slowest, 1000.0 * faults::latency_factor());
@@ -184,7 +167,7 @@ TEST(MemoryBounds, AWorkFloodToAServingClientIsRefusedPastTheBudget) {
   }
   const long peak = status_kib_of(client.pid(), "VmHWM:");
   EXPECT_EQ(answered, count);
-  if (rss_is_meaningful()) {
+  if (!sanitized()) {
     EXPECT_LE(peak - before, serving_client_rss_bound_kib);
   }
   figure("memory: %d WORKs of %zu bytes flooded to `pseud call --serve`: %d answered (%d refused with "

@@ -48,6 +48,7 @@ using namespace std::chrono_literals;
 using faults::Clock;
 using faults::figure;
 using faults::ms_between;
+using faults::sanitized;
 
 constexpr const char* attacker_source = "127.0.0.2";
 constexpr auto login_limit = 2000ms;      // a legitimate login counts when its first call returns within this
@@ -55,14 +56,6 @@ constexpr double login_target = 0.90;     // of legitimate logins during a flood
 constexpr double call_p99_target_ms = 50;  // logged-in users' calls during a flood (x3 under ThreadSanitizer)
 constexpr double recovery_target_ms = 1000;
 constexpr long rss_growth_target_kib = 64 * 1024;
-
-constexpr bool sanitized() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  return true;
-#else
-  return false;
-#endif
-}
 
 // How long each flood lasts, in seconds.
 long flood_seconds() { return faults::count(10, 5, 4); }
@@ -104,14 +97,7 @@ class AuthServer {
   const std::string& endpoint(const std::string& name = "server") { return endpoints_.at(name); }
   pid_t pid() const { return child_.pid(); }
 
-  long rss_kib() const {
-    std::ifstream status("/proc/" + std::to_string(child_.pid()) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-    }
-    return -1;
-  }
+  long rss_kib() const { return faults::status_kib_of(child_.pid(), "VmRSS:"); }
 
   // CPU time (user + system) the server process has used, in ms.
   double cpu_ms() const {

@@ -70,6 +70,17 @@ inline constexpr bool thread_sanitizer() {
 #endif
 }
 
+// AddressSanitizer keeps freed memory in quarantine (256 MiB by default) and
+// ThreadSanitizer shadows every byte: there RSS and heap figures are
+// reported, not asserted.
+inline constexpr bool sanitized() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 inline const char* build_kind() {
 #if defined(PSEUD_FAULTS_BUILD_KIND)
   return PSEUD_FAULTS_BUILD_KIND;
@@ -131,14 +142,20 @@ inline int open_fds() {
   return n - 1;
 }
 
-// A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"), or -1.
-inline long status_kib(const std::string& field) {
-  std::ifstream status("/proc/self/status");
+// A field of a /proc/<pid>/status file in KiB ("VmRSS:", "VmHWM:"), or -1.
+inline long status_file_kib(const std::string& path, const std::string& field) {
+  std::ifstream status(path);
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + field.size(), nullptr, 10);
   }
   return -1;
+}
+
+// ... of this process, and of process `pid`.
+inline long status_kib(const std::string& field) { return status_file_kib("/proc/self/status", field); }
+inline long status_kib_of(pid_t pid, const std::string& field) {
+  return status_file_kib("/proc/" + std::to_string(pid) + "/status", field);
 }
 
 inline long rss_kib() { return status_kib("VmRSS:"); }

@@ -58,14 +58,6 @@ long heap_in_use_kib() {
 #endif
 }
 
-constexpr bool sanitized() {
-#if defined(PSEUD_FAULTS_SANITIZER_HEAP)
-  return true;
-#else
-  return false;
-#endif
-}
-
 long from_environment(const char* name, long fallback) {
   const char* value = std::getenv(name);
   return value && *value ? std::atol(value) : fallback;
