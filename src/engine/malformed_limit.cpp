@@ -14,7 +14,6 @@ namespace pseud::detail {
 
 void Engine::note_malformed() {
   counters_.malformed_messages.fetch_add(1, std::memory_order_relaxed);
-  if (current_fd_ < 0) return;
   const std::string_view sender = frames_[0].to_string_view();  // frame 0: the sender
   if (malformed_.count(current_fd_, sender, connections_.epoch(current_fd_), Clock::now())) cut_connection(current_fd_);
 }

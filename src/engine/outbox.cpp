@@ -19,9 +19,4 @@ int Outbox::send(std::string_view routing_id, std::string_view id, wire::Message
   return 0;
 }
 
-int Outbox::send(std::string_view routing_id, std::string_view id, wire::MessageType type, std::string_view body) {
-  zmq::message_t message(body.data(), body.size());
-  return send(routing_id, id, type, message);
-}
-
 }  // namespace pseud::detail

@@ -21,8 +21,6 @@ class Outbox {
   /// EHOSTUNREACH (no connection has that routing id), EAGAIN (its queue
   /// holds queue_limit messages). Once the first frame is taken, the rest is.
   int send(std::string_view routing_id, std::string_view id, wire::MessageType type, zmq::message_t& body) noexcept;
-  /// The same with a copy of `body`.
-  int send(std::string_view routing_id, std::string_view id, wire::MessageType type, std::string_view body);
 
  private:
   zmq::socket_ref socket_;

@@ -24,8 +24,7 @@ PeerTable::Peer& PeerTable::join(std::string_view routing_id, const std::string&
   peer.state.last_sent = now;
   peer.state.last_heard = now;
   peer.state.may_ping = may_ping;
-  auto [it, added] = peers_.insert_or_assign(std::string(routing_id), std::move(peer));
-  (void)added;
+  const auto it = peers_.insert_or_assign(std::string(routing_id), std::move(peer)).first;
   {
     std::lock_guard lock(mirror_mutex_);
     mirror_.insert_or_assign(it->first, PeerInfo{it->first, user});
