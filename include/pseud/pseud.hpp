@@ -11,6 +11,7 @@
 #include "pseud/keys.hpp"
 #include "pseud/log.hpp"
 #include "pseud/peer.hpp"
+#include "pseud/peer_options.hpp"
 #include "pseud/predicates.hpp"
 #include "pseud/registry.hpp"
 #include "pseud/settings.hpp"

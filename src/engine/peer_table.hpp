@@ -19,7 +19,7 @@
 
 #include "engine/text_map.hpp"
 #include "pseud/heartbeat.hpp"
-#include "pseud/peer.hpp"
+#include "pseud/peer_options.hpp"
 
 namespace pseud::detail {
 

@@ -135,7 +135,7 @@ class RealFleet final : public Fleet {
     call.on_reply = [this, &slot, deadline_ns](const msgpack::object* value, std::exception_ptr error) {
       on_reply(slot, value, std::move(error), deadline_ns);
     };
-    slot.client->submit(std::move(call));
+    pseud::detail::PeerAccess::submit(*slot.client, std::move(call));
   }
 
   void on_reply(Slot& slot, const msgpack::object* value, std::exception_ptr failure, std::int64_t deadline_ns) {
