@@ -44,11 +44,11 @@ std::string finish(Child& child, const char* what) {
   return {};
 }
 
-// One repetition of one impl: a server process (not for inproc) and a client process.
-Outcome run_once(const Options& options, const Config& config, Impl impl) {
+// One repetition of one path: a server process (not for inproc) and a client process.
+Outcome run_once(const Options& options, const Config& config, Path path) {
   const std::string self = self_path();
   RoleArgs args;
-  args.impl = impl;
+  args.path = path;
   args.config = config;
   args.warmup_ms = static_cast<long>(options.warmup.count());
   args.duration_ms = static_cast<long>(options.duration.count());
@@ -114,37 +114,49 @@ int run_driver(const Options& options) {
   bool failed = false;
   for (std::size_t index = 0; index < matrix.size(); ++index) {
     const Config& config = matrix[index];
-    std::map<Impl, std::vector<Measurement>> results;
-    int failed_reps = 0;
+    std::map<Path, std::vector<Measurement>> results;
+    std::map<Path, int> failed_reps;
+    // A pseud++ peer owns its ZeroMQ context, and inproc does not cross
+    // contexts: the one-sided paths are not measured over inproc.
+    std::vector<Path> measured;
+    for (const Path path : options.paths) {
+      if (path == Path::pseud || config.transport != Transport::inproc) measured.push_back(path);
+    }
+    std::vector<Path> paths = measured;
+    if (options.floor) paths.insert(paths.begin(), Path::floor);
     for (int rep = 0; rep < options.reps; ++rep) {
-      // floor, pseud, pseud, floor, ...: neither impl always goes first.
-      std::vector<Impl> order{Impl::pseud};
-      if (options.floor) order = rep % 2 == 0 ? std::vector{Impl::floor, Impl::pseud} : std::vector{Impl::pseud, Impl::floor};
-      for (const Impl impl : order) {
+      // Each repetition starts one path further along: none always goes first.
+      for (std::size_t k = 0; k < paths.size(); ++k) {
+        const Path path = paths[(k + static_cast<std::size_t>(rep)) % paths.size()];
         std::fprintf(stderr, "pseud-bench: [%zu/%zu] %s: %s rep %d/%d\n", index + 1, matrix.size(),
-                     describe(config).c_str(), name_of(impl), rep + 1, options.reps);
+                     describe(config).c_str(), name_of(path), rep + 1, options.reps);
         Outcome outcome;
         try {
-          outcome = run_once(options, config, impl);
+          outcome = run_once(options, config, path);
         } catch (const std::exception& e) {
           outcome.error = e.what();
         }
         if (!outcome.figures) {
           failed = true;
-          ++failed_reps;
-          print(error_line(config, impl, rep + 1, outcome.error));
+          ++failed_reps[path];
+          print(error_line(config, path, rep + 1, outcome.error));
           continue;
         }
-        results[impl].push_back(*outcome.figures);
-        if (options.verbose) print(result_line(config, impl, *outcome.figures, 1, rep + 1));
+        results[path].push_back(*outcome.figures);
+        if (options.verbose) print(result_line(config, path, *outcome.figures, 1, rep + 1));
       }
     }
-    for (const Impl impl : {Impl::floor, Impl::pseud}) {
-      if (!results[impl].empty()) {
-        print(result_line(config, impl, medians(results[impl]), static_cast<int>(results[impl].size())));
+    for (const Path path : paths) {
+      if (!results[path].empty()) {
+        print(result_line(config, path, medians(results[path]), static_cast<int>(results[path].size())));
       }
     }
-    if (options.floor) print(summary_line(config, results[Impl::pseud], results[Impl::floor], failed_reps));
+    if (options.floor) {
+      for (const Path path : measured) {
+        print(summary_line(config, path, results[path], results[Path::floor],
+                           failed_reps[path] + failed_reps[Path::floor]));
+      }
+    }
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   std::fprintf(stderr, "pseud-bench: %zu configurations in %.1f s%s\n", matrix.size(), seconds,

@@ -8,6 +8,24 @@ namespace bench {
 
 const char* name_of(Impl impl) noexcept { return impl == Impl::pseud ? "pseud" : "floor"; }
 
+const char* name_of(Path path) noexcept {
+  switch (path) {
+    case Path::floor: return "floor";
+    case Path::pseud: return "pseud";
+    case Path::pseud_client: return "pseud_client";
+    case Path::pseud_server: return "pseud_server";
+  }
+  return "?";
+}
+
+Impl client_impl(Path path) noexcept {
+  return path == Path::pseud || path == Path::pseud_client ? Impl::pseud : Impl::floor;
+}
+
+Impl server_impl(Path path) noexcept {
+  return path == Path::pseud || path == Path::pseud_server ? Impl::pseud : Impl::floor;
+}
+
 const char* name_of(Transport transport) noexcept {
   switch (transport) {
     case Transport::tcp: return "tcp";
@@ -95,6 +113,9 @@ Options parse_options(const std::vector<std::string>& args) {
       o.help = true;
     } else if (arg == "--floor") {
       o.floor = true;
+    } else if (arg == "--paths") {
+      o.paths = parse_names<Path>(value(), arg, {{"pseud", Path::pseud}, {"pseud_client", Path::pseud_client},
+                                                 {"pseud_server", Path::pseud_server}});
     } else if (arg == "--verbose") {
       o.verbose = true;
     } else if (arg == "--quick") {
@@ -125,6 +146,7 @@ Options parse_options(const std::vector<std::string>& args) {
       throw UsageError("unknown option '" + arg + "' (see --help)");
     }
   }
+  if (o.floor && !given.count("--paths")) o.paths = {Path::pseud, Path::pseud_client, Path::pseud_server};
   if (o.quick) {
     // A smoke run: a small matrix, short repetitions. Explicit options win.
     if (!given.count("--transport")) o.transports = {Transport::tcp, Transport::ipc, Transport::inproc};
@@ -168,16 +190,22 @@ the raw-libzmq floor measured in the same run.
 Usage: pseud-bench [options]
 
 Every combination of the list options below is one configuration. Each is
-measured --reps times per implementation; with --floor the repetitions are
-interleaved (floor, pseud, pseud, floor, floor, pseud, ...). Each repetition
-runs in fresh processes: a server process and a client process for tcp and
-ipc, one process holding both for inproc.
+measured --reps times per path; with --floor the repetitions are interleaved
+(repetition n starts n paths further along the list: floor, pseud,
+pseud_client, pseud_server, then pseud, pseud_client, pseud_server, floor,
+...). Each repetition runs in fresh processes: a server process and a client
+process for tcp and ipc, one process holding both for inproc.
 
 What is measured
   pseud   a pseud::Client calls "echo" on a pseud::Server; the function takes
           pseud::Bytes and returns it. Latency mode: blocking call(), one call
           in flight. Throughput mode: async_call() with a callback that
           issues the next call, so exactly --window calls are in flight.
+  pseud_client, pseud_server
+          pseud++ on one side only: a pseud::Client calling the floor's
+          server, or the floor's client calling a pseud::Server. They show
+          which side a gap comes from. Not over inproc, which does not
+          cross the ZeroMQ contexts of the two sides.
   floor   raw libzmq, ROUTER to ROUTER, with the same 6-frame pseud message
           ("", "v1", 16-byte id, type, body) and the same msgpack work: the
           client packs ["echo", [bin], {}] and unpacks the OK body, the
@@ -189,13 +217,16 @@ Options (LIST is comma-separated)
   --transport LIST  tcp, ipc, inproc                  (default tcp,ipc,inproc)
   --payload LIST    payload bytes; K/KiB, M/MiB suffix (default 16,1K,64K)
   --mode LIST       latency, throughput               (default latency,throughput)
-  --window LIST     calls in flight per peer in throughput mode (default 1000)
+  --window LIST     calls in flight per peer in throughput mode (default 64,1000)
   --curve LIST      off, on; on is skipped for inproc (default off,on)
   --peers LIST      client peers (connections), each driven on its own (default 1)
   --hwm N           set ZMQ_SNDHWM and ZMQ_RCVHWM to N (0: no limit) on every
                     socket, floor and pseud alike (default 10000: pseud's
                     PeerOptions::queue_limit)
   --floor           also measure the floor and print a summary line per config
+                    and path
+  --paths LIST      pseud, pseud_client, pseud_server (default pseud; with
+                    --floor all three)
   --reps N          repetitions per configuration and implementation (default 5)
   --duration MS     measured time of one repetition (default 1000)
   --warmup MS       unmeasured time before it (default 200); in throughput
@@ -209,18 +240,21 @@ Options (LIST is comma-separated)
 Output: JSON lines on stdout.
   {"impl", "transport", "payload", "mode", "window", "curve", "peers",
    "p50_us", "p99_us", "calls_per_s", "rss_kib", "reps"}, and "hwm" when set
-      one per configuration and implementation: medians across repetitions
+      one per configuration and path ("impl" is the path's name: floor,
+      pseud, pseud_client or pseud_server): medians across repetitions
       (p50_us is the median of the repetitions' p50s, and so on). Latencies
       are per call, over the calls completed in the measured window;
       rss_kib is the client process's VmRSS at the end of the window (for
       inproc that process holds the server too).
-  {"summary": {config}, "p50_ratio", "p99_ratio", "throughput_ratio", "met",
-   "target", "failed_reps"}
-      with --floor, after each configuration: pseud's medians over the
-      floor's (ratios of medians; null when a side has no successful
-      repetition). Targets: latency p50_ratio <= 1.15 and p99_ratio <= 1.3;
-      throughput_ratio >= 0.6, or >= 0.8 with CURVE. "met" is false when a
-      repetition failed, null for inproc, which has no target.
+  {"summary": {config}, "path", "p50_ratio", "p99_ratio", "throughput_ratio",
+   "met", "target", "failed_reps"}
+      with --floor, after each configuration, one per path: the path's
+      medians over the floor's (ratios of medians; null when a side has no
+      successful repetition). Targets, for pseud++ on both sides: latency
+      p50_ratio <= 1.15 and p99_ratio <= 1.3 (CURVE too); throughput_ratio
+      >= 0.8, or >= 0.9 with CURVE. "met" is false when a repetition of the
+      path or the floor failed, null for inproc and for the one-sided paths,
+      which have no target.
   {"error": text, ...}
       a repetition failed (a call failed, a process hung or died); the
       run goes on and pseud-bench exits with status 1.

@@ -9,11 +9,18 @@
 
 namespace bench {
 
+/// What runs one side of a measured path.
 enum class Impl { pseud, floor };
+/// Who runs each side: the floor on both, pseud++ on both, or pseud++ on
+/// one side against the floor on the other.
+enum class Path { floor, pseud, pseud_client, pseud_server };
 enum class Transport { tcp, ipc, inproc };
 enum class Mode { latency, throughput };
 
 const char* name_of(Impl impl) noexcept;
+const char* name_of(Path path) noexcept;
+Impl client_impl(Path path) noexcept;
+Impl server_impl(Path path) noexcept;
 const char* name_of(Transport transport) noexcept;
 const char* name_of(Mode mode) noexcept;
 
@@ -33,11 +40,14 @@ struct Options {
   std::vector<Transport> transports{Transport::tcp, Transport::ipc, Transport::inproc};
   std::vector<std::size_t> payloads{16, 1024, 65536};
   std::vector<Mode> modes{Mode::latency, Mode::throughput};
-  std::vector<std::size_t> windows{1000};
+  std::vector<std::size_t> windows{64, 1000};
   std::vector<bool> curves{false, true};
   std::vector<std::size_t> peers{1};
   int hwm = 10000;  // pseud's default PeerOptions::queue_limit, so the floor queues as much as pseud
   bool floor = false;
+  /// The paths measured besides the floor: pseud++ on both sides, and with
+  /// --floor also pseud++ against the floor on either side.
+  std::vector<Path> paths{Path::pseud};
   bool verbose = false;
   bool quick = false;
   int reps = 5;

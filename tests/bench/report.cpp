@@ -71,8 +71,8 @@ Measurement medians(const std::vector<Measurement>& reps) {
   return out;
 }
 
-std::string result_line(const Config& config, Impl impl, const Measurement& m, int reps, std::optional<int> rep) {
-  std::string line = std::string("{\"impl\": \"") + name_of(impl) + "\", " + config_fields(config) +
+std::string result_line(const Config& config, Path path, const Measurement& m, int reps, std::optional<int> rep) {
+  std::string line = std::string("{\"impl\": \"") + name_of(path) + "\", " + config_fields(config) +
                      ", \"p50_us\": " + number(m.p50_us, 2) + ", \"p99_us\": " + number(m.p99_us, 2) +
                      ", \"calls_per_s\": " + number(m.calls_per_s, 0) + ", \"rss_kib\": " + std::to_string(m.rss_kib) +
                      ", \"reps\": " + std::to_string(reps);
@@ -80,7 +80,7 @@ std::string result_line(const Config& config, Impl impl, const Measurement& m, i
   return line + "}";
 }
 
-std::string summary_line(const Config& config, const std::vector<Measurement>& pseud_reps,
+std::string summary_line(const Config& config, Path path, const std::vector<Measurement>& pseud_reps,
                          const std::vector<Measurement>& floor_reps, int failed_reps) {
   const bool measured = !pseud_reps.empty() && !floor_reps.empty();
   const Measurement pseud = medians(pseud_reps);
@@ -96,22 +96,25 @@ std::string summary_line(const Config& config, const std::vector<Measurement>& p
   } else if (config.transport == Transport::inproc) {
     met = "null";
     target = "none for inproc";
+  } else if (path != Path::pseud) {
+    met = "null";
+    target = "none for pseud++ on one side (reported to show where a gap comes from)";
   } else if (config.mode == Mode::latency) {
     met = p50 <= 1.15 && p99 <= 1.3 ? "true" : "false";
     target = "p50_ratio <= 1.15, p99_ratio <= 1.3";
   } else {
-    const double minimum = config.curve ? 0.8 : 0.6;
+    const double minimum = config.curve ? 0.9 : 0.8;
     met = rate >= minimum ? "true" : "false";
-    target = std::string("throughput_ratio >= ") + (config.curve ? "0.8" : "0.6");
+    target = std::string("throughput_ratio >= ") + (config.curve ? "0.9" : "0.8");
   }
-  return "{\"summary\": {" + config_fields(config) + "}, \"p50_ratio\": " + number(p50, 3) +
+  return "{\"summary\": {" + config_fields(config) + "}, \"path\": \"" + name_of(path) + "\", \"p50_ratio\": " + number(p50, 3) +
          ", \"p99_ratio\": " + number(p99, 3) + ", \"throughput_ratio\": " + number(rate, 3) + ", \"met\": " + met +
          ", \"target\": " + quoted(target) +
          ", \"failed_reps\": " + std::to_string(failed_reps) + "}";
 }
 
-std::string error_line(const Config& config, Impl impl, int rep, const std::string& why) {
-  return "{\"error\": " + quoted(why) + ", \"impl\": \"" + name_of(impl) + "\", \"rep\": " + std::to_string(rep) +
+std::string error_line(const Config& config, Path path, int rep, const std::string& why) {
+  return "{\"error\": " + quoted(why) + ", \"impl\": \"" + name_of(path) + "\", \"rep\": " + std::to_string(rep) +
          ", " + config_fields(config) + "}";
 }
 

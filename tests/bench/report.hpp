@@ -14,17 +14,19 @@ namespace bench {
 Measurement medians(const std::vector<Measurement>& reps);
 
 /// {"impl", "transport", "payload", "mode", "window", "curve", "peers", "p50_us",
-///  "p99_us", "calls_per_s", "rss_kib", "reps"} plus "rep" for a single repetition.
-std::string result_line(const Config& config, Impl impl, const Measurement& m, int reps, std::optional<int> rep = {});
+///  "p99_us", "calls_per_s", "rss_kib", "reps"} plus "rep" for a single
+/// repetition; "impl" is the path's name.
+std::string result_line(const Config& config, Path path, const Measurement& m, int reps, std::optional<int> rep = {});
 
-/// {"summary": {config}, "p50_ratio", "p99_ratio", "throughput_ratio", "met", "target", "failed_reps"}:
-/// pseud's medians over the floor's, judged against the issue's targets.
+/// {"summary": {config}, "path", "p50_ratio", "p99_ratio", "throughput_ratio", "met", "target",
+/// "failed_reps"}: the path's medians over the floor's; pseud++ on both sides
+/// is judged against issue 10's targets, a one-sided path only reported.
 /// Ratios are null when a side has no successful repetition; any failed
 /// repetition makes "met" false.
-std::string summary_line(const Config& config, const std::vector<Measurement>& pseud,
+std::string summary_line(const Config& config, Path path, const std::vector<Measurement>& pseud,
                          const std::vector<Measurement>& floor, int failed_reps);
 
 /// {"error": why, "impl", "rep", config...}.
-std::string error_line(const Config& config, Impl impl, int rep, const std::string& why);
+std::string error_line(const Config& config, Path path, int rep, const std::string& why);
 
 }  // namespace bench

@@ -35,7 +35,11 @@ RoleArgs parse_role_args(const std::vector<std::string>& args) {
   };
   auto number = [&](const char* key) { return std::stol(get(key)); };
   RoleArgs r;
-  r.impl = get("impl") == "floor" ? Impl::floor : Impl::pseud;
+  const std::string& path = get("path");
+  r.path = path == "floor"          ? Path::floor
+           : path == "pseud_client" ? Path::pseud_client
+           : path == "pseud_server" ? Path::pseud_server
+                                    : Path::pseud;
   const std::string& transport = get("transport");
   r.config.transport = transport == "tcp" ? Transport::tcp : transport == "ipc" ? Transport::ipc : Transport::inproc;
   r.config.payload = static_cast<std::size_t>(number("payload"));
@@ -90,7 +94,7 @@ std::unique_ptr<EchoServer> start_server(zmq::context_t& context, Impl impl, con
 
 std::vector<std::string> role_command(const char* role, const RoleArgs& a) {
   return {role,
-          std::string("impl=") + name_of(a.impl),
+          std::string("path=") + name_of(a.path),
           std::string("transport=") + name_of(a.config.transport),
           "payload=" + std::to_string(a.config.payload),
           std::string("mode=") + name_of(a.config.mode),
@@ -114,7 +118,7 @@ int serve_main(const std::vector<std::string>& args) {
     if (r.config.curve) curve = ServerCurve{make_key_pair(), r.trust};
     zmq::context_t context;
     {
-      auto server = start_server(context, r.impl, r.config, curve);
+      auto server = start_server(context, server_impl(r.path), r.config, curve);
       say("READY " + server->endpoint() + " " + (curve ? curve->server.public_key : std::string("-")));
       wait_for_stdin_eof();
     }
@@ -155,11 +159,11 @@ int drive_main(const std::vector<std::string>& args) {
         server_curve = ServerCurve{make_key_pair(), client.public_key};
         plan.curve = ClientCurve{server_curve->server.public_key, client};
       }
-      server = start_server(context, r.impl, r.config, server_curve);
+      server = start_server(context, server_impl(r.path), r.config, server_curve);
       plan.endpoint = server->endpoint();
     }
     const Measurement m =
-        r.impl == Impl::floor ? run_floor_client(context, plan) : run_pseud_client(plan);
+        client_impl(r.path) == Impl::floor ? run_floor_client(context, plan) : run_pseud_client(plan);
     if (m.calls == 0) throw std::runtime_error("no call completed inside the measured window");
     say("RESULT " + to_result_line(m));
     return 0;

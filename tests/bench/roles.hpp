@@ -17,7 +17,7 @@ inline constexpr const char* drive_role = "--drive";
 
 /// What the driver asks of one repetition's processes.
 struct RoleArgs {
-  Impl impl = Impl::pseud;
+  Path path = Path::pseud;  ///< the server role runs server_impl(path), the client role client_impl(path)
   Config config;
   std::string endpoint;        ///< client: where to connect (empty for inproc)
   std::string server_key = "-";  ///< client: the server's public key

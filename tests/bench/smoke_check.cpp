@@ -50,7 +50,7 @@ std::string check_config(const msgpack::object& map) {
 }
 
 std::string check_result(const msgpack::object& map) {
-  if (!is_text(field(map, "impl"), {"pseud", "floor"})) return "bad impl";
+  if (!is_text(field(map, "impl"), {"pseud", "floor", "pseud_client", "pseud_server"})) return "bad impl";
   if (auto problem = check_config(map); !problem.empty()) return problem;
   const double p50 = as_number(field(map, "p50_us"));
   const double p99 = as_number(field(map, "p99_us"));
@@ -65,6 +65,7 @@ std::string check_summary(const msgpack::object& map) {
   const msgpack::object* config = field(map, "summary");
   if (config->type != msgpack::type::MAP) return "summary is not an object";
   if (auto problem = check_config(*config); !problem.empty()) return problem;
+  if (!is_text(field(map, "path"), {"pseud", "pseud_client", "pseud_server"})) return "bad path";
   for (const char* key : {"p50_ratio", "p99_ratio", "throughput_ratio"}) {
     if (as_number(field(map, key)) <= 0) return std::string("bad ") + key;
   }
