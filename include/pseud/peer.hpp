@@ -24,6 +24,7 @@
 #include "pseud/auth.hpp"
 #include "pseud/call.hpp"
 #include "pseud/caller.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/heartbeat.hpp"
 #include "pseud/peer_options.hpp"
@@ -210,27 +211,32 @@ class CallAwaitable {
 
   bool await_suspend(std::coroutine_handle<> handle) {
     state_->handle = handle;
-    call_.on_reply = detail::result_handler<R>([state = state_](Result<R> result) {
+    call_.on_reply = [state = state_](msgpack::object_handle* reply, std::exception_ptr error) {
       std::unique_lock lock(state->mutex);
-      state->result.emplace(std::move(result));
+      if (reply) state->reply = std::move(*reply);
+      state->error = std::move(error);
+      state->done = true;
       if (!state->waiting || state->abandoned) return;
       auto resume = state->handle;
       lock.unlock();
       resume.resume();
-    });
+    };
     peer_->submit(std::move(call_));
     std::lock_guard lock(state_->mutex);
-    if (state_->result) return false;  // completed inside submit(): do not suspend
+    if (state_->done) return false;  // completed inside submit(): do not suspend
     state_->waiting = true;
     return true;
   }
 
-  R await_resume() { return std::move(*state_->result).get(); }
+  /// Converts the reply where the coroutine resumes.
+  R await_resume() { return detail::to_result<R>(&state_->reply, std::move(state_->error)).get(); }
 
  private:
   struct State {
     std::mutex mutex;
-    std::optional<Result<R>> result;
+    msgpack::object_handle reply;
+    std::exception_ptr error;
+    bool done = false;
     std::coroutine_handle<> handle;
     bool waiting = false;
     bool abandoned = false;
@@ -248,7 +254,11 @@ R Target::call(std::string_view function, A&&... args) {
                      "') would block the peer's engine thread and deadlock: use async_call or co_call here, "
                      "or register the calling handler with RpcOptions{.blocking = true}");
   }
-  return async_call<R>(function, std::forward<A>(args)...).get();
+  detail::OutgoingCall call = detail::pack_call(destination_, function, std::forward<A>(args)...);
+  auto waiter = std::make_shared<detail::ReplyWaiter>();
+  call.on_reply = [waiter](msgpack::object_handle* reply, std::exception_ptr error) { waiter->set(reply, error); };
+  peer_->submit(std::move(call));
+  return waiter->template take<R>();  // the conversion runs here, on the caller's thread
 }
 
 template <class R, class... A>

@@ -36,7 +36,7 @@
 #include "engine/unauthenticated_table.hpp"
 #include "engine/worker_pool.hpp"
 #include "pseud/auth.hpp"
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "pseud/heartbeat.hpp"
 #include "pseud/peer_options.hpp"
 #include "security/check_pool.hpp"
@@ -149,8 +149,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::string unreachable_text(const PendingCall& call) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
-  void complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
-  void complete_outside_lock(const MessageId& id, const msgpack::object* value, std::exception_ptr error);
+  void complete(const MessageId& id, msgpack::object_handle* reply, std::exception_ptr error);
+  void complete_outside_lock(const MessageId& id, msgpack::object_handle* reply, std::exception_ptr error);
   enum class Failure { unreachable, handshake, gone };
   static std::exception_ptr make_failure(Failure kind, std::string message);
   std::exception_ptr unreachable_error(const PendingCall& call) const;

@@ -10,7 +10,7 @@
 #include <zmq.hpp>
 
 #include "log.hpp"
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "sanitizers/libzmq_handoff.hpp"
 
 namespace pseud::detail {
@@ -40,10 +40,10 @@ inline constexpr std::string_view overloaded_error_name = "OverloadedError";
 inline std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 /// Runs a call's completion; a throwing user callback is logged, never propagated.
-inline void deliver(const ReplyHandler& on_reply, std::string_view function, const msgpack::object* value,
+inline void deliver(const ReplyHandler& on_reply, std::string_view function, msgpack::object_handle* reply,
                     std::exception_ptr error) noexcept {
   try {
-    on_reply(value, std::move(error));
+    on_reply(reply, std::move(error));
   } catch (const std::exception& e) {
     log(LogLevel::error, "pseud: the completion of '", function, "' threw: ", e.what());
   } catch (...) {

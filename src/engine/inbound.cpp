@@ -345,7 +345,7 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
 void Engine::run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
                          wire::MessageType& type, pseud::detail::WireBuffer& body) const {
   Packer packer(body);
-  const Invocation call{route->name, work.args, work.arg_count, work.kwargs, work.kwarg_count, &caller};
+  const Invocation call{work, &caller};
   try {
     route->handler(call, packer);
     type = wire::MessageType::ok;
@@ -411,12 +411,12 @@ void Engine::handle_reply(const wire::Envelope& envelope, const std::string& use
                                " reply: " + std::string(wire::body_error_text(*error))));
     return;
   }
-  const msgpack::object& value = std::get<msgpack::object_handle>(unpacked).get();
+  msgpack::object_handle& reply = std::get<msgpack::object_handle>(unpacked);
   if (envelope.message.type == wire::MessageType::ok) {
-    complete_outside_lock(*id, &value, nullptr);
+    complete_outside_lock(*id, &reply, nullptr);
     return;
   }
-  auto error = wire::decode_error(value);
+  auto error = wire::decode_error(reply.get());
   if (!error) {
     note_malformed();
     complete(*id, nullptr, failure<ProtocolError>("malformed ERROR reply: expected three strings"));

@@ -213,18 +213,18 @@ void Engine::retry_parked() {
   calls_.unpark_failed(std::move(still_parked), Clock::now());
 }
 
-void Engine::complete(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
-  if (auto call = calls_.take(id)) deliver(call->on_reply, call->function, value, std::move(error));
+void Engine::complete(const MessageId& id, msgpack::object_handle* reply, std::exception_ptr error) {
+  if (auto call = calls_.take(id)) deliver(call->on_reply, call->function, reply, std::move(error));
 }
 
-void Engine::complete_outside_lock(const MessageId& id, const msgpack::object* value, std::exception_ptr error) {
+void Engine::complete_outside_lock(const MessageId& id, msgpack::object_handle* reply, std::exception_ptr error) {
   auto call = calls_.take(id);
   if (!call) return;
   // A blocking caller woken by this completion sends its next call at once,
   // often on this very core, preempting the engine: it must not find the lock
   // held, or that call goes through the queue and costs another wake-up.
   run_lock_->unlock();
-  deliver(call->on_reply, call->function, value, std::move(error));
+  deliver(call->on_reply, call->function, reply, std::move(error));
   run_lock_->lock();
 }
 

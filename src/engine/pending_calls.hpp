@@ -19,7 +19,7 @@
 #include <zmq.hpp>
 
 #include "engine/message_id.hpp"
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 
 namespace pseud::detail {
 

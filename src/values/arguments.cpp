@@ -30,7 +30,7 @@ void bind_arguments(const BindPlan& plan, const Invocation& call, Bound& out) {
   const std::size_t given = call.arg_count;
   if (given > plan.regular) {
     if (!plan.takes_args) {
-      type_error(call.function, "takes " + plural(plan.regular, "positional argument") + " but " +
+      type_error(call.name, "takes " + plural(plan.regular, "positional argument") + " but " +
                                     std::to_string(given) + (given == 1 ? " was" : " were") + " given");
     }
     out.extra_args = Args({call.args + plan.regular, given - plan.regular});
@@ -48,15 +48,15 @@ void bind_arguments(const BindPlan& plan, const Invocation& call, Bound& out) {
       }
     }
     if (index < plan.params.size()) {
-      if (out.slots[index]) type_error(call.function, "got multiple values for argument '" + std::string(key) + "'");
+      if (out.slots[index]) type_error(call.name, "got multiple values for argument '" + std::string(key) + "'");
       out.slots[index] = &kv.val;
     } else if (plan.takes_kwargs) {
       if (out.extra_kwargs.find(key)) {
-        type_error(call.function, "got multiple values for keyword argument '" + std::string(key) + "'");
+        type_error(call.name, "got multiple values for keyword argument '" + std::string(key) + "'");
       }
       out.extra_kwargs.add(key, kv.val);
     } else {
-      type_error(call.function, "got an unexpected keyword argument '" + std::string(key) + "'");
+      type_error(call.name, "got an unexpected keyword argument '" + std::string(key) + "'");
     }
   }
 
@@ -71,7 +71,7 @@ void bind_arguments(const BindPlan& plan, const Invocation& call, Bound& out) {
     missing += (missing_count++ ? ", " : "") + parameter_label(plan, i);
   }
   if (missing_count) {
-    type_error(call.function, "missing " + plural(missing_count, "required argument") + ": " + missing);
+    type_error(call.name, "missing " + plural(missing_count, "required argument") + ": " + missing);
   }
 }
 

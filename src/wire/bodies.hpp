@@ -10,6 +10,7 @@
 
 #include <msgpack.hpp>
 
+#include "pseud/detail/work_body.hpp"
 #include "wire/msgpack_scan.hpp"
 
 namespace pseud::wire {
@@ -18,14 +19,9 @@ namespace pseud::wire {
 /// into the handle's zone, so the result does not view into `bytes`.
 std::variant<msgpack::object_handle, BodyError> unpack_body(std::string_view bytes) noexcept;
 
-/// A WORK body `[name, args, kwargs]`, viewing into an unpacked object.
-struct WorkBody {
-  std::string_view name;
-  const msgpack::object* args = nullptr;
-  std::uint32_t arg_count = 0;
-  const msgpack::object_kv* kwargs = nullptr;
-  std::uint32_t kwarg_count = 0;
-};
+/// A WORK body `[name, args, kwargs]`, viewing into an unpacked object: the
+/// very type a handler receives (as the base of detail::Invocation).
+using WorkBody = pseud::detail::WorkBody;
 
 /// Why a WORK body was refused, as the ERROR a Python peer understands.
 struct WorkRejection {

@@ -38,7 +38,7 @@ Reply error_reply(std::string_view name, std::string_view message) {
 Reply run_handler(const Route& route, const wire::WorkBody& work, const Caller& caller) {
   pseud::detail::WireBuffer body;
   detail::Packer packer(body);
-  const detail::Invocation call{route.name, work.args, work.arg_count, work.kwargs, work.kwarg_count, &caller};
+  const detail::Invocation call{work, &caller};
   try {
     route.handler(call, packer);
     return {wire::MessageType::ok, std::string(body.data(), body.size())};

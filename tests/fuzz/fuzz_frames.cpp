@@ -12,7 +12,7 @@
 #include "body_checks.hpp"
 #include "fuzz_input.hpp"
 #include "fuzz_targets.hpp"
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "values/exception_mapping.hpp"
 #include "wire/bodies.hpp"
 #include "wire/frames.hpp"

@@ -132,8 +132,8 @@ class RealFleet final : public Fleet {
     // The callback form's core (what async_call(callback, ...) does), with the
     // raw reply: the OK body is compared with the payload as msgpack bytes.
     auto call = pseud::detail::pack_call(std::string(server_name), function, payload_, pseud::CallOptions{.timeout = timeout});
-    call.on_reply = [this, &slot, deadline_ns](const msgpack::object* value, std::exception_ptr error) {
-      on_reply(slot, value, std::move(error), deadline_ns);
+    call.on_reply = [this, &slot, deadline_ns](msgpack::object_handle* reply, std::exception_ptr error) {
+      on_reply(slot, reply ? &reply->get() : nullptr, std::move(error), deadline_ns);
     };
     pseud::detail::PeerAccess::submit(*slot.client, std::move(call));
   }

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 
 namespace pseud::load {
 

@@ -12,7 +12,7 @@
 
 #include <zmq.hpp>
 
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "sanitizers/libzmq_handoff.hpp"
 
 #include <gtest/gtest.h>

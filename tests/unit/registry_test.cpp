@@ -16,7 +16,7 @@ std::string run(const Route& route) {
   detail::WireBuffer out;
   detail::Packer packer(out);
   Caller caller;
-  route.handler(detail::Invocation{route.name, nullptr, 0, nullptr, 0, &caller}, packer);
+  route.handler(detail::Invocation{{route.name, nullptr, 0, nullptr, 0}, &caller}, packer);
   return msgpack::unpack(out.data(), out.size()).get().as<std::string>();
 }
 

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "pseud/detail/handler.hpp"
 #include "test_support.hpp"
 #include "values/exception_mapping.hpp"
@@ -25,11 +25,8 @@ Request request(A&&... args) {
   auto packed = detail::pack_call("dest", "f", std::forward<A>(args)...);
   Request r{msgpack::unpack(packed.body.data(), packed.body.size()), {}, {}};
   const auto& work = r.handle.get().via.array;
-  r.call = detail::Invocation{"f",
-                              work.ptr[1].via.array.ptr,
-                              work.ptr[1].via.array.size,
-                              work.ptr[2].via.map.ptr,
-                              work.ptr[2].via.map.size,
+  r.call = detail::Invocation{{"f", work.ptr[1].via.array.ptr, work.ptr[1].via.array.size, work.ptr[2].via.map.ptr,
+                               work.ptr[2].via.map.size},
                               &r.caller};
   return r;
 }

@@ -19,7 +19,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pseud/call.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "pseud/values.hpp"
 #include "test_support.hpp"
 #include "wire/bodies.hpp"

@@ -18,6 +18,7 @@
 #include <msgpack.hpp>
 
 #include "pseud/caller.hpp"
+#include "pseud/detail/work_body.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/values.hpp"
 
@@ -50,13 +51,9 @@ namespace detail {
 /// Most regular (named or positional) parameters one handler may declare.
 inline constexpr std::size_t max_parameters = 16;
 
-/// One request as the engine hands it to a handler.
-struct Invocation {
-  std::string_view function;  ///< the dotted name called
-  const msgpack::object* args = nullptr;
-  std::uint32_t arg_count = 0;
-  const msgpack::object_kv* kwargs = nullptr;
-  std::uint32_t kwarg_count = 0;
+/// One request as the engine hands it to a handler: the decoded WORK body
+/// and who sent it.
+struct Invocation : WorkBody {
   const Caller* caller = nullptr;
 };
 
@@ -175,7 +172,7 @@ decltype(auto) argument(const Bound& bound, const Invocation& call, const BindPl
     try {
       return bound.slots[J - L::lead]->template as<V>();
     } catch (const msgpack::type_error&) {
-      throw_argument_type_error(call.function, plan, J - L::lead, type_label<V>());
+      throw_argument_type_error(call.name, plan, J - L::lead, type_label<V>());
     }
   } else if constexpr (is_v<T, Args>) {
     return static_cast<const Args&>(bound.extra_args);
