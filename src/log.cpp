@@ -1,5 +1,6 @@
 #include "log.hpp"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -38,8 +39,6 @@ std::string_view log_level_name(LogLevel level) noexcept {
   return "?";
 }
 
-namespace detail {
-
 bool log_enabled(LogLevel level) noexcept {
   return static_cast<int>(level) >= sink().minimum.load(std::memory_order_relaxed);
 }
@@ -58,5 +57,4 @@ void log_write(LogLevel level, std::string_view message) noexcept {
   }
 }
 
-}  // namespace detail
 }  // namespace pseud

@@ -1,31 +1,13 @@
 #pragma once
-// Internal logging front end. Formatting is skipped entirely unless a
-// handler is installed and wants the level, so silence costs one load.
-
-#include <atomic>
-#include <sstream>
-#include <string_view>
+// The library's own code logs through the public front end (pseud/log.hpp);
+// these names let code in pseud::detail write log(...) unqualified.
 
 #include "pseud/log.hpp"
 
 namespace pseud::detail {
 
-/// True when a handler is installed and accepts `level`.
-bool log_enabled(LogLevel level) noexcept;
-
-/// Delivers one record to the installed handler (exceptions from it are swallowed).
-void log_write(LogLevel level, std::string_view message) noexcept;
-
-/// Logs the streamed concatenation of `parts`.
-template <class... Parts>
-void log(LogLevel level, const Parts&... parts) noexcept {
-  if (!log_enabled(level)) return;
-  try {
-    std::ostringstream text;
-    (text << ... << parts);
-    log_write(level, text.str());
-  } catch (...) {
-  }
-}
+using pseud::log;
+using pseud::log_enabled;
+using pseud::log_write;
 
 }  // namespace pseud::detail

@@ -2,6 +2,7 @@
 /// Logging: one process-wide, user-settable callback. Silent by default.
 
 #include <functional>
+#include <sstream>
 #include <string_view>
 
 namespace pseud {
@@ -18,5 +19,25 @@ void set_log_handler(LogHandler handler, LogLevel minimum = LogLevel::info);
 
 /// Name of a level ("debug", "info", "warning", "error").
 std::string_view log_level_name(LogLevel level) noexcept;
+
+/// True when a handler is installed and accepts `level`: one atomic load.
+bool log_enabled(LogLevel level) noexcept;
+
+/// Delivers one record to the installed handler; what the handler throws is swallowed.
+void log_write(LogLevel level, std::string_view message) noexcept;
+
+/// Logs the streamed concatenation of `parts` through the installed handler,
+/// as pseud++ itself does (for backends and plugins). Formats nothing unless
+/// a handler wants `level`.
+template <class... Parts>
+void log(LogLevel level, const Parts&... parts) noexcept {
+  if (!log_enabled(level)) return;
+  try {
+    std::ostringstream text;
+    (text << ... << parts);
+    log_write(level, text.str());
+  } catch (...) {
+  }
+}
 
 }  // namespace pseud

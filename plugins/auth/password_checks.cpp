@@ -4,7 +4,6 @@
 #include <cmath>
 #include <string>
 
-#include "log.hpp"
 #include "zap_server.hpp"
 
 namespace pseud::plugins {

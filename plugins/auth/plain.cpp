@@ -6,7 +6,7 @@
 // Client settings: login, password, encrypted_link.
 
 #include "builtin.hpp"
-#include "log.hpp"
+#include "pseud/log.hpp"
 #include "password_checks.hpp"
 #include "security/check_pool.hpp"
 #include "zap_server.hpp"
@@ -19,7 +19,7 @@ constexpr std::string_view name = "plain";
 
 void warn_clear_text(const Settings& settings) {
   if (setting_is_true(settings, "encrypted_link")) return;
-  detail::log(LogLevel::warning,
+  pseud::log(LogLevel::warning,
               "pseud: PLAIN authentication sends passwords in clear text; use it only over an encrypted link "
               "(set encrypted_link=true to say it is one), or use curve authentication");
 }
@@ -45,7 +45,7 @@ class PlainServer final : public ZapServerBackend {
           const std::string& password = request.credentials[1];
           const auto admission = checks->admit(request.address, login.size(), password.size());
           if (admission != PasswordChecks::Admission::admitted) {
-            detail::log(LogLevel::info, "pseud: plain refused a login from ", request.address.empty() ? "local" : request.address,
+            pseud::log(LogLevel::info, "pseud: plain refused a login from ", request.address.empty() ? "local" : request.address,
                         " unchecked: ", PasswordChecks::refusal_text(admission));
             // Not "300", which libzmq leaves hanging in its handshake: "400", or "500" for the server's own limits.
             const bool server_side = admission == PasswordChecks::Admission::busy;
@@ -57,7 +57,7 @@ class PlainServer final : public ZapServerBackend {
           });
           if (queued) return std::nullopt;
           checks->release(request.address, true);
-          detail::log(LogLevel::info, "pseud: plain refused a login unchecked: ",
+          pseud::log(LogLevel::info, "pseud: plain refused a login unchecked: ",
                       PasswordChecks::refusal_text(PasswordChecks::Admission::busy));
           return security::ZapReply{"500", PasswordChecks::refusal_text(PasswordChecks::Admission::busy), {}};
         },

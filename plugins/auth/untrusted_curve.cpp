@@ -25,7 +25,7 @@
 
 #include "builtin.hpp"
 #include "curve_options.hpp"
-#include "log.hpp"
+#include "pseud/log.hpp"
 #include "password_checks.hpp"
 #include "wire/bodies.hpp"
 #include "zap_server.hpp"
@@ -108,7 +108,7 @@ class UntrustedCurveServer final : public AuthBackend {
     auto it = challenged_.find(key);
     if (it == challenged_.end() || it->second.hellos >= max_hellos || it->second.checking) {
       // A HELLO nobody asked for (on this connection, with this key), too many tries, or one under way.
-      detail::log(LogLevel::info, "pseud: untrusted_curve refused an unexpected HELLO");
+      pseud::log(LogLevel::info, "pseud: untrusted_curve refused an unexpected HELLO");
       host.send_unauthorized(from.routing_id, id, failure_text);
       return;
     }
@@ -123,7 +123,7 @@ class UntrustedCurveServer final : public AuthBackend {
     }
     const auto admission = checks_->admit(from.peer_address, hello->login.size(), hello->password.size());
     if (admission != PasswordChecks::Admission::admitted) {
-      detail::log(LogLevel::info, "pseud: untrusted_curve refused a login from ",
+      pseud::log(LogLevel::info, "pseud: untrusted_curve refused a login from ",
                   from.peer_address.empty() ? "local" : from.peer_address,
                   " unchecked: ", PasswordChecks::refusal_text(admission));
       host.send_unauthorized(from.routing_id, id, failure_text);
@@ -145,7 +145,7 @@ class UntrustedCurveServer final : public AuthBackend {
     if (queued) return;
     challenge.checking = false;
     checks_->release(address, true);
-    detail::log(LogLevel::info, "pseud: untrusted_curve refused a login unchecked: ",
+    pseud::log(LogLevel::info, "pseud: untrusted_curve refused a login unchecked: ",
                 PasswordChecks::refusal_text(PasswordChecks::Admission::busy));
     host.send_unauthorized(from.routing_id, id, failure_text);
   }
@@ -194,7 +194,7 @@ class UntrustedCurveServer final : public AuthBackend {
 
   void refuse_oversize(AuthHost& host, const Connection& from, std::string_view id) {
     checks_->count_oversize();
-    detail::log(LogLevel::info, "pseud: untrusted_curve refused a login unchecked: ",
+    pseud::log(LogLevel::info, "pseud: untrusted_curve refused a login unchecked: ",
                 PasswordChecks::refusal_text(PasswordChecks::Admission::oversize));
     host.send_unauthorized(from.routing_id, id, failure_text);
   }

@@ -9,7 +9,6 @@
 #include <zmq.h>
 
 #include "engine/engine_util.hpp"
-#include "pseud/backends.hpp"
 
 namespace pseud::detail {
 
@@ -22,15 +21,16 @@ std::atomic<std::uint64_t> monitor_counter{0};
 void CancelRequest::operator()() const noexcept { engine->cancel(id); }
 
 Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options,
-               const Registry& registry)
+               const Registry& registry, std::unique_ptr<AuthBackend> auth,
+               std::unique_ptr<HeartbeatBackend> heartbeat)
     : role_(role),
       routing_id_(std::move(routing_id)),
       server_name_(std::move(server_name)),
       options_(options),
       registry_(registry),
       context_(options.context),
-      auth_(make_auth_backend(options.auth, role)),
-      heartbeat_(make_heartbeat_backend(options.heartbeat, role)),
+      auth_(std::move(auth)),
+      heartbeat_(std::move(heartbeat)),
       router_(*context_, zmq::socket_type::router),
       budget_({options.max_requests_per_peer, options.max_request_bytes_per_peer, options.max_request_bytes}),
       pool_(options.worker_threads),

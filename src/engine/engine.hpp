@@ -98,10 +98,11 @@ class Engine final : private AuthHost, private HeartbeatHost {
  public:
   using Clock = std::chrono::steady_clock;
 
-  /// `server_name` is the server a client calls by default (empty for a server).
-  /// Throws UsageError when the options name an unknown backend or bad settings.
+  /// `server_name` is the server a client calls by default (empty for a
+  /// server). The peer builds the backends (from options.auth and
+  /// options.heartbeat) and hands them over; neither may be null.
   Engine(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options,
-         const Registry& registry);
+         const Registry& registry, std::unique_ptr<AuthBackend> auth, std::unique_ptr<HeartbeatBackend> heartbeat);
   ~Engine() override;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

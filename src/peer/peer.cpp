@@ -3,6 +3,7 @@
 #include "pseud/peer.hpp"
 
 #include "engine/engine.hpp"
+#include "pseud/backends.hpp"
 
 namespace pseud {
 
@@ -49,8 +50,12 @@ Peer::Peer(PeerRole role, std::string routing_id, std::string server_name, const
     : routing_id_(std::move(routing_id)), registry_(options.parent_registry) {
   check_routing_id(routing_id_, role == PeerRole::server ? "a server's name" : "a client's routing id");
   check_routing_id(server_name, "a server's name");
+  // The backends come from the registry of plugins (a layer above the
+  // engine), which throws UsageError for an unknown name or bad settings.
+  auto auth = make_auth_backend(options.auth, role);
+  auto heartbeat = make_heartbeat_backend(options.heartbeat, role);
   engine_ = std::make_unique<detail::Engine>(role, routing_id_, std::move(server_name), with_context(options),
-                                             registry_);
+                                             registry_, std::move(auth), std::move(heartbeat));
   register_introspection();
 }
 
