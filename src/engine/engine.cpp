@@ -163,8 +163,7 @@ PeerStats Engine::stats() const {
 
 void Engine::run() {
   std::vector<Command> batch;
-  std::unique_lock lock(state_mutex_);
-  run_lock_ = &lock;
+  guard_.engine_start();
   // Both sockets are polled through their notification fds rather than as
   // sockets: zmq_poll would ask each socket for its events before and after
   // every wait, a system call each, on every round trip. The router's fd also
@@ -181,15 +180,13 @@ void Engine::run() {
   while (!stopping_) {
     if (router_touched_) drain_router();
     const auto before_wait = Clock::now();
-    planned_wake_ = router_unread_ ? before_wait : planned_wake(before_wait);
+    const auto wake_at = router_unread_ ? before_wait : planned_wake(before_wait);
     const long timeout =
-        planned_wake_ == Clock::time_point::max()
+        wake_at == Clock::time_point::max()
             ? -1
-            : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(planned_wake_ - before_wait).count());
+            : static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(wake_at - before_wait).count());
     pollfd fds[3] = {{router_fd, POLLIN, 0}, {queue_.fd(), POLLIN, 0}, {monitor_fd, POLLIN, 0}};
-    lock.unlock();
-    const int polled = ::poll(fds, 3, static_cast<int>(timeout));
-    lock.lock();
+    const int polled = guard_.engine_wait(wake_at, [&] { return ::poll(fds, 3, static_cast<int>(timeout)); });
     if (polled < 0) {
       if (errno == EINTR) continue;
       log(LogLevel::error, "pseud: engine poll failed: ", std::strerror(errno), "; stopping");
@@ -215,6 +212,7 @@ void Engine::run() {
     fire_deadlines();
   }
   shut_down();
+  guard_.engine_finish();
 }
 
 void Engine::process(Command& command) {

@@ -33,6 +33,7 @@
 #include "engine/peer_table.hpp"
 #include "engine/pending_calls.hpp"
 #include "engine/request_budget.hpp"
+#include "engine/state_guard.hpp"
 #include "engine/unauthenticated_table.hpp"
 #include "engine/worker_pool.hpp"
 #include "pseud/auth.hpp"
@@ -240,13 +241,9 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::shared_ptr<DeferGate> defer_gate_ = std::make_shared<DeferGate>(&queue_);
   std::shared_ptr<security::CheckPool> check_pool_;  // the process's, once a check was deferred
 
-  // Engine state, below. The engine thread holds this lock except while it
-  // waits in poll, so a caller that finds it free can send its call at once
-  // and the call costs no engine wake-up. Callers only ever try_lock it: a
-  // busy engine gets the call through the queue instead, and nothing waits.
-  std::mutex state_mutex_;
-  Clock::time_point planned_wake_ = Clock::time_point::max();  // when the waiting engine's poll times out
-  std::unique_lock<std::mutex>* run_lock_ = nullptr;  // the engine thread's hold on state_mutex_
+  // Engine state, below, under the guard: see state_guard.hpp for who may
+  // touch it from which thread.
+  StateGuard guard_;
   MalformedLimiter malformed_{options_.malformed_limit};
   int current_fd_ = -1;  // the descriptor of the message being handled (-1: inproc, or none)
   bool router_touched_ = false;  // sent on, or asked, since the router was last read dry (see run())

@@ -83,21 +83,19 @@ std::string Engine::unreachable_text(const PendingCall& call) const {
 bool Engine::try_direct_call(CallCommand& command) {
   std::optional<Undelivered> failed;
   if (on_engine_thread()) {
-    // From a handler or a completion: the engine thread holds the lock,
-    // except while it runs a reply's completion (complete_outside_lock).
-    std::unique_lock relock(state_mutex_, std::defer_lock);
-    if (!run_lock_->owns_lock()) relock.lock();
+    // From a handler or a completion (see StateGuard::engine_reenter).
+    const auto relock = guard_.engine_reenter();
     if (stopping_) return false;
     failed = start_call(command);
   } else {
-    std::unique_lock lock(state_mutex_, std::try_to_lock);
+    const auto lock = guard_.try_enter();
     // Behind queued commands the call must wait its turn: calls from one
     // thread leave in the order they were made.
     if (!lock.owns_lock() || stopping_ || !queue_.empty()) return false;
     failed = start_call(command);
     wake_if_router_readable();
     // A deadline (or parked-call retry) sooner than the engine's poll timeout.
-    if (const auto next = next_wake(); next && *next < planned_wake_) queue_.wake();
+    if (const auto next = next_wake(); next && *next < guard_.planned_wake()) queue_.wake();
   }
   if (failed) {
     // Completions run on the engine thread, later, as they would had the call
@@ -109,7 +107,7 @@ bool Engine::try_direct_call(CallCommand& command) {
 }
 
 bool Engine::try_direct_reply(ReplyCommand& reply) {
-  std::unique_lock lock(state_mutex_, std::try_to_lock);
+  const auto lock = guard_.try_enter();
   if (!lock.owns_lock() || stopping_) return false;
   send_handler_reply(reply.routing_id, reply.id, reply.type, std::move(reply.body), reply.received);
   wake_if_router_readable();
@@ -220,12 +218,7 @@ void Engine::complete(const MessageId& id, msgpack::object_handle* reply, std::e
 void Engine::complete_outside_lock(const MessageId& id, msgpack::object_handle* reply, std::exception_ptr error) {
   auto call = calls_.take(id);
   if (!call) return;
-  // A blocking caller woken by this completion sends its next call at once,
-  // often on this very core, preempting the engine: it must not find the lock
-  // held, or that call goes through the queue and costs another wake-up.
-  run_lock_->unlock();
-  deliver(call->on_reply, call->function, reply, std::move(error));
-  run_lock_->lock();
+  guard_.engine_release_while([&] { deliver(call->on_reply, call->function, reply, std::move(error)); });
 }
 
 void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failure kind, const std::string& why) {
