@@ -254,7 +254,9 @@ Output: JSON lines on stdout.
       p50_ratio <= 1.15 and p99_ratio <= 1.3 (CURVE too); throughput_ratio
       >= 0.8, or >= 0.9 with CURVE. "met" is false when a repetition of the
       path or the floor failed, null for inproc and for the one-sided paths,
-      which have no target.
+      which have no target. "met_reps" ("k of n", pseud++ on both sides
+      only) judges the target per repetition, each beside the floor's
+      repetition of the same round.
   {"error": text, ...}
       a repetition failed (a call failed, a process hung or died); the
       run goes on and pseud-bench exits with status 1.
