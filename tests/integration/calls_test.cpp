@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "pseud/pseud.hpp"
+#include "refusing_port.hpp"
 #include "test_support.hpp"
 
 namespace pseud::test {
@@ -227,11 +228,8 @@ TEST(Unreachable, ServerCallToUnknownPeerFailsAtOnce) {
 }
 
 TEST(Unreachable, ClientWhoseServerRefusesConnectionsWaitsWithinItsTimeoutNamingWhy) {
-  std::string endpoint;
-  {
-    Server probe("server");
-    endpoint = probe.bind("tcp://127.0.0.1:*");
-  }  // now nothing listens there
+  const test::RefusingPort refusing;  // nothing listens there
+  const std::string& endpoint = refusing.endpoint();
   Client client("server");
   client.connect(endpoint);
   try {
@@ -243,11 +241,8 @@ TEST(Unreachable, ClientWhoseServerRefusesConnectionsWaitsWithinItsTimeoutNaming
 }
 
 TEST(Unreachable, FailFastClientWhoseServerRefusesConnectionsFailsBeforeItsTimeout) {
-  std::string endpoint;
-  {
-    Server probe("server");
-    endpoint = probe.bind("tcp://127.0.0.1:*");
-  }  // now nothing listens there
+  const test::RefusingPort refusing;  // nothing listens there
+  const std::string& endpoint = refusing.endpoint();
   Client client("server", PeerOptions{.fail_fast = true});
   client.connect(endpoint);
   const auto start = std::chrono::steady_clock::now();
@@ -256,11 +251,8 @@ TEST(Unreachable, FailFastClientWhoseServerRefusesConnectionsFailsBeforeItsTimeo
 }
 
 TEST(Unreachable, WaitForReadyWaitsUntilTheDeadline) {
-  std::string endpoint;
-  {
-    Server probe("server");
-    endpoint = probe.bind("tcp://127.0.0.1:*");
-  }
+  const test::RefusingPort refusing;  // nothing listens there
+  const std::string& endpoint = refusing.endpoint();
   Client client("server");
   client.connect(endpoint);
   const auto start = std::chrono::steady_clock::now();
