@@ -23,6 +23,7 @@
 #include "fault_support.hpp"
 #include "frame_bytes.hpp"
 #include "pseud/pseud.hpp"
+#include "refusing_port.hpp"
 #include "test_support.hpp"
 
 namespace pseud::test {
@@ -37,22 +38,6 @@ using namespace frame_bytes;
 
 std::string temp_path(const std::string& stem) {
   return "/tmp/pseud-lifecycle-" + std::to_string(::getpid()) + "-" + stem;
-}
-
-// A TCP port on 127.0.0.1 that nothing listens on now.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
 }
 
 // ---- ipc paths -----------------------------------------------------------------------
@@ -231,9 +216,7 @@ TEST(Lifecycle, IPv6EndpointsWork) {
 // ---- a client started before its server ----------------------------------------------
 
 TEST(Lifecycle, AClientStartedBeforeItsServerWaitsForIt) {
-  const int port = free_port();
-  ASSERT_GT(port, 0);
-  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(port);
+  const std::string endpoint = RefusingPort().endpoint();  // released at once, for the server to bind
   Client client("server", PeerOptions{});
   client.connect(endpoint);
   auto answer = client.async_call<int>("ping", CallOptions{.timeout = 5s});
@@ -249,10 +232,9 @@ TEST(Lifecycle, AClientStartedBeforeItsServerWaitsForIt) {
 }
 
 TEST(Lifecycle, FailFastFailsAtOnceWhenNothingListens) {
-  const int port = free_port();
-  ASSERT_GT(port, 0);
+  const RefusingPort refusing;
   Client client("server", PeerOptions{.fail_fast = true});
-  client.connect("tcp://127.0.0.1:" + std::to_string(port));
+  client.connect(refusing.endpoint());
   const auto started = Clock::now();
   EXPECT_THROW(client.call<int>("ping", CallOptions{.timeout = 5s}), PeerUnreachableError);
   EXPECT_LT(ms_between(started, Clock::now()), 1000.0 * faults::latency_factor());

@@ -28,6 +28,7 @@
 #include "child_process.hpp"
 #include "fault_support.hpp"
 #include "pseud/pseud.hpp"
+#include "refusing_port.hpp"
 #include "test_support.hpp"
 
 namespace pseud::faults {
@@ -276,22 +277,6 @@ Detached coroutine_call(Client& client, CallOptions options, Outcomes outcomes) 
   }
 }
 
-// A loopback port nothing listens on (bound, then closed; the kernel does not hand it out again at once).
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // A temporary directory, removed with what it holds.
 struct TempDir {
   TempDir() {
@@ -315,11 +300,10 @@ TEST_P(NeverStarted, CallsFailAtTheirTimeoutWithinTenPercent) {
   const double high = 1.1 * static_cast<double>(timeout.count());
   const std::string transport = GetParam();
   TempDir dir;
+  const test::RefusingPort refusing;
   std::string endpoint;
   if (transport == "tcp") {
-    const int port = unused_port();
-    ASSERT_GT(port, 0);
-    endpoint = "tcp://127.0.0.1:" + std::to_string(port);
+    endpoint = refusing.endpoint();
   } else if (transport == "ipc") {
     ASSERT_FALSE(dir.path.empty());
     endpoint = "ipc://" + dir.path + "/never-started";

@@ -2,7 +2,8 @@
 // A loopback TCP port where every connection is refused, for as long as the
 // object lives: a socket bound to it that never listens. Binding and closing
 // a server instead leaves a window in which libzmq's listener (closed
-// asynchronously) still accepts, or another test takes the port.
+// asynchronously) still accepts, or another test takes the port. Destroyed,
+// it leaves a port nothing listens on, for a server to bind later.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
