@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -130,5 +131,19 @@ class AuthBackend {
     host.resend_work(id);
   }
 };
+
+/// The login and password a HELLO carries (pseud's in-band login, used by
+/// "untrusted_curve": the body is [bin login, bin password]).
+struct HelloCredentials {
+  std::string login;
+  std::string password;
+};
+/// Decodes a HELLO body as AuthBackend::handle_hello receives it; nullopt
+/// when it is not one. Check the body's size against your own caps first:
+/// whatever the size, this decodes it.
+std::optional<HelloCredentials> decode_hello(std::string_view body);
+/// What Python pseud's server sends with AUTHENTICATED for `login`
+/// ("Welcome b'<login>'", the login as Python prints bytes).
+std::string welcome_text(std::string_view login);
 
 }  // namespace pseud

@@ -1,5 +1,6 @@
 #include "curve_options.hpp"
 
+#include "pseud/handshakes.hpp"
 #include "pseud/keys.hpp"
 
 namespace pseud::plugins {
@@ -22,23 +23,20 @@ std::string label(std::string_view backend, std::string_view what) { return std:
 
 ServerKeys server_keys(const Settings& settings, std::string_view backend) {
   ServerKeys keys;
-  keys.secret = security::parse_curve_key(settings.require("secret_key", backend), label(backend, "secret_key"));
+  keys.secret = parse_curve_key(settings.require("secret_key", backend), label(backend, "secret_key"));
   if (auto public_key = settings.get("public_key")) {
-    security::check_key_pair(security::parse_curve_key(*public_key, label(backend, "public_key")), keys.secret,
+    check_key_pair(parse_curve_key(*public_key, label(backend, "public_key")), keys.secret,
                              label(backend, "public_key and secret_key"));
   }
   return keys;
 }
 
-void apply_server_keys(AuthHost& host, const ServerKeys& keys) {
-  host.socket().set(zmq::sockopt::curve_server, 1);
-  host.socket().set(zmq::sockopt::curve_secretkey, keys.secret.binary());
-}
+void apply_server_keys(AuthHost& host, const ServerKeys& keys) { use_curve_server(host, keys.secret); }
 
 ClientKeys client_keys(const Settings& settings, std::string_view backend, bool may_generate) {
   ClientKeys keys;
   keys.server_public =
-      security::parse_curve_key(settings.require("server_public_key", backend), label(backend, "server_public_key"));
+      parse_curve_key(settings.require("server_public_key", backend), label(backend, "server_public_key"));
   auto public_key = settings.get("public_key");
   auto secret_key = settings.get("secret_key");
   if (!public_key && !secret_key && may_generate) {
@@ -49,16 +47,14 @@ ClientKeys client_keys(const Settings& settings, std::string_view backend, bool 
   if (!public_key || !secret_key) {
     throw UsageError(std::string(backend) + ": the settings 'public_key' and 'secret_key' are required");
   }
-  keys.public_key = security::parse_curve_key(*public_key, label(backend, "public_key"));
-  keys.secret = security::parse_curve_key(*secret_key, label(backend, "secret_key"));
-  security::check_key_pair(keys.public_key, keys.secret, label(backend, "public_key and secret_key"));
+  keys.public_key = parse_curve_key(*public_key, label(backend, "public_key"));
+  keys.secret = parse_curve_key(*secret_key, label(backend, "secret_key"));
+  check_key_pair(keys.public_key, keys.secret, label(backend, "public_key and secret_key"));
   return keys;
 }
 
 void apply_client_keys(AuthHost& host, const ClientKeys& keys) {
-  host.socket().set(zmq::sockopt::curve_serverkey, keys.server_public.binary());
-  host.socket().set(zmq::sockopt::curve_publickey, keys.public_key.binary());
-  host.socket().set(zmq::sockopt::curve_secretkey, keys.secret.binary());
+  use_curve_client(host, keys.server_public, keys.public_key, keys.secret);
 }
 
 std::unique_ptr<AuthBackend> make_curve_client(const Settings& settings, std::string_view backend, bool may_generate) {

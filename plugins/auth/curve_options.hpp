@@ -7,13 +7,13 @@
 #include <string_view>
 
 #include "pseud/auth.hpp"
-#include "security/keys.hpp"
+#include "pseud/keys.hpp"
 
 namespace pseud::plugins {
 
 /// A server's long-term key pair, from settings secret_key (and public_key, if given, checked against it).
 struct ServerKeys {
-  security::CurveKey secret;
+  CurveKey secret;
 };
 ServerKeys server_keys(const Settings& settings, std::string_view backend);
 /// Makes the host's socket a CURVE server with these keys.
@@ -22,9 +22,9 @@ void apply_server_keys(AuthHost& host, const ServerKeys& keys);
 /// A client's view: the server's public key and its own pair (generated when
 /// `may_generate` and none is given).
 struct ClientKeys {
-  security::CurveKey server_public;
-  security::CurveKey public_key;
-  security::CurveKey secret;
+  CurveKey server_public;
+  CurveKey public_key;
+  CurveKey secret;
 };
 ClientKeys client_keys(const Settings& settings, std::string_view backend, bool may_generate);
 /// Makes the host's socket a CURVE client with these keys.

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "zap_server.hpp"
+#include "handshake_server.hpp"
 
 namespace pseud::plugins {
 
@@ -23,8 +23,8 @@ Number read_number(const Settings& settings, std::string_view backend, std::stri
   return value;
 }
 
-security::CheckLimits limits_from(const Settings& settings, std::string_view backend) {
-  security::CheckLimits limits;
+CheckLimits limits_from(const Settings& settings, std::string_view backend) {
+  CheckLimits limits;
   limits.in_flight = read_number(settings, backend, "max_checks", limits.in_flight);
   limits.in_flight_per_address = read_number(settings, backend, "max_checks_per_address", limits.in_flight_per_address);
   limits.per_second_per_address =
@@ -48,13 +48,13 @@ PasswordChecks::Admission PasswordChecks::admit(std::string_view address, std::s
     return Admission::oversize;
   }
   switch (limiter_.admit(address)) {
-    case security::CheckLimiter::Admission::admitted:
+    case CheckLimiter::Admission::admitted:
       return Admission::admitted;
-    case security::CheckLimiter::Admission::busy:
+    case CheckLimiter::Admission::busy:
       refused_busy_.fetch_add(1, std::memory_order_relaxed);
       return Admission::busy;
-    case security::CheckLimiter::Admission::address_busy:
-    case security::CheckLimiter::Admission::address_too_fast:
+    case CheckLimiter::Admission::address_busy:
+    case CheckLimiter::Admission::address_too_fast:
       break;
   }
   refused_by_address_.fetch_add(1, std::memory_order_relaxed);

@@ -1,9 +1,9 @@
 #pragma once
 // Layer 6 (plugins): the password checks of the plain and untrusted_curve
 // servers. A check is a slow hash the client does not pay for, so before one
-// runs it is admitted (security::CheckLimiter: per-server and per-address
+// runs it is admitted (CheckLimiter: per-server and per-address
 // limits, field length caps); it then runs on the process's password-check
-// threads (security::CheckPool), never on the ZAP, engine or handler threads.
+// threads (PasswordCheckThreads), never on the ZAP, engine or handler threads.
 //
 // Server settings (both backends):
 //   max_checks (16)                     checks queued or running for this server
@@ -17,8 +17,7 @@
 #include <string_view>
 
 #include "pseud/auth.hpp"
-#include "security/check_limiter.hpp"
-#include "security/credentials.hpp"
+#include "pseud/passwords.hpp"
 
 namespace pseud::plugins {
 
@@ -41,16 +40,16 @@ class PasswordChecks {
   /// Counts a login refused for an over-long login or password found outside admit().
   void count_oversize() noexcept { refused_oversize_.fetch_add(1, std::memory_order_relaxed); }
 
-  const security::PasswordStore& users() const noexcept { return users_; }
-  const security::CheckLimits& limits() const noexcept { return limiter_.limits(); }
+  const PasswordStore& users() const noexcept { return users_; }
+  const CheckLimits& limits() const noexcept { return limiter_.limits(); }
   AuthStats stats() const noexcept;
 
   /// Why a login was refused, for logs and ZAP status texts.
   static const char* refusal_text(Admission admission) noexcept;
 
  private:
-  security::PasswordStore users_;
-  security::CheckLimiter limiter_;
+  PasswordStore users_;
+  CheckLimiter limiter_;
   std::atomic<std::uint64_t> checks_{0}, refused_busy_{0}, refused_by_address_{0}, refused_oversize_{0};
 };
 

@@ -6,10 +6,9 @@
 // Client settings: login, password, encrypted_link.
 
 #include "builtin.hpp"
-#include "pseud/log.hpp"
+#include "handshake_server.hpp"
 #include "password_checks.hpp"
-#include "security/check_pool.hpp"
-#include "zap_server.hpp"
+#include "pseud/log.hpp"
 
 namespace pseud::plugins {
 
@@ -24,51 +23,51 @@ void warn_clear_text(const Settings& settings) {
               "(set encrypted_link=true to say it is one), or use curve authentication");
 }
 
-class PlainServer final : public ZapServerBackend {
+class PlainServer final : public HandshakeServerBackend {
  public:
   explicit PlainServer(const Settings& settings)
-      : ZapServerBackend(settings, name), settings_(settings), checks_(std::make_shared<PasswordChecks>(settings, name)) {
+      : HandshakeServerBackend(settings, name), settings_(settings), checks_(std::make_shared<PasswordChecks>(settings, name)) {
     if (checks_->users().size() == 0) throw UsageError("plain: no users configured (setting user=LOGIN=PASSWORD)");
   }
 
   void configure(AuthHost& host) override {
     warn_clear_text(settings_);
-    host.socket().set(zmq::sockopt::plain_server, 1);
-    // The ZAP thread answers every handshake of the context: it only admits
-    // the check and hands it to the check threads, whose verdict answers later.
-    serve_zap(
+    use_plain_server(host);
+    // The handshake thread decides every handshake of the context: it only
+    // admits the check and hands it to the check threads, whose verdict answers later.
+    decide(
         host,
-        [checks = checks_, pool = security::shared_check_pool()](
-            const security::ZapRequest& request, const security::ZapResponder& respond) -> std::optional<security::ZapReply> {
-          if (request.mechanism != "PLAIN" || request.credentials.size() != 2) return security::ZapReply{};
-          const std::string& login = request.credentials[0];
-          const std::string& password = request.credentials[1];
-          const auto admission = checks->admit(request.address, login.size(), password.size());
+        [checks = checks_, threads = PasswordCheckThreads()](
+            const Handshake& handshake, const HandshakeAnswer& answer) -> std::optional<HandshakeVerdict> {
+          if (handshake.mechanism != HandshakeMechanism::plain) return HandshakeVerdict::refuse();
+          const auto admission = checks->admit(handshake.address, handshake.login.size(), handshake.password.size());
           if (admission != PasswordChecks::Admission::admitted) {
-            pseud::log(LogLevel::info, "pseud: plain refused a login from ", request.address.empty() ? "local" : request.address,
-                        " unchecked: ", PasswordChecks::refusal_text(admission));
-            // Not "300", which libzmq leaves hanging in its handshake: "400", or "500" for the server's own limits.
-            const bool server_side = admission == PasswordChecks::Admission::busy;
-            return security::ZapReply{server_side ? "500" : "400", PasswordChecks::refusal_text(admission), {}};
+            pseud::log(LogLevel::info, "pseud: plain refused a login from ",
+                       handshake.address.empty() ? "local" : handshake.address,
+                       " unchecked: ", PasswordChecks::refusal_text(admission));
+            const std::string why = PasswordChecks::refusal_text(admission);
+            return admission == PasswordChecks::Admission::busy ? HandshakeVerdict::fail(why)
+                                                                 : HandshakeVerdict::refuse(why);
           }
-          const bool queued = pool->try_post([checks, respond, address = request.address, login, password] {
-            const bool accepted = checks->verify_admitted(address, login, password);
-            respond(accepted ? security::ZapReply{"200", "OK", login} : security::ZapReply{});
-          });
+          const bool queued = threads.try_post(
+              [checks, answer, address = handshake.address, login = handshake.login, password = handshake.password] {
+                const bool accepted = checks->verify_admitted(address, login, password);
+                answer(accepted ? HandshakeVerdict::accept(login) : HandshakeVerdict::refuse());
+              });
           if (queued) return std::nullopt;
-          checks->release(request.address, true);
+          checks->release(handshake.address, true);
           pseud::log(LogLevel::info, "pseud: plain refused a login unchecked: ",
-                      PasswordChecks::refusal_text(PasswordChecks::Admission::busy));
-          return security::ZapReply{"500", PasswordChecks::refusal_text(PasswordChecks::Admission::busy), {}};
+                     PasswordChecks::refusal_text(PasswordChecks::Admission::busy));
+          return HandshakeVerdict::fail(PasswordChecks::refusal_text(PasswordChecks::Admission::busy));
         },
-        security::ZapDeferLimits{});
+        HandshakeLimits{});
   }
 
   AuthStats stats() const override {
     AuthStats stats = checks_->stats();
-    const ZapCounters zap = zap_counters();
-    stats.refused_busy += zap.refused_pending;
-    stats.expired += zap.expired;
+    const GateCounters gate = gate_counters();
+    stats.refused_busy += gate.refused_pending;
+    stats.expired += gate.expired;
     return stats;
   }
 
@@ -84,8 +83,7 @@ class PlainClient final : public AuthBackend {
 
   void configure(AuthHost& host) override {
     warn_clear_text(settings_);
-    host.socket().set(zmq::sockopt::plain_username, login_);
-    host.socket().set(zmq::sockopt::plain_password, password_);
+    use_plain_client(host, login_, password_);
   }
   bool is_authenticated(const Connection&) override { return true; }
 

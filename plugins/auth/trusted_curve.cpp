@@ -9,8 +9,8 @@
 
 #include "builtin.hpp"
 #include "curve_options.hpp"
-#include "security/keys.hpp"
-#include "zap_server.hpp"
+#include "handshake_server.hpp"
+#include "pseud/keys.hpp"
 
 namespace pseud::plugins {
 
@@ -18,13 +18,13 @@ namespace {
 
 constexpr std::string_view name = "trusted_curve";
 
-class TrustedCurveServer final : public ZapServerBackend {
+class TrustedCurveServer final : public HandshakeServerBackend {
  public:
   explicit TrustedCurveServer(const Settings& settings)
-      : ZapServerBackend(settings, name), keys_(server_keys(settings, name)) {
+      : HandshakeServerBackend(settings, name), keys_(server_keys(settings, name)) {
     for (const auto& entry : settings.all("trust")) {
       auto [who, key] = split_assignment(entry, "trusted_curve: trust");
-      const auto parsed = security::parse_curve_key(key, "trusted_curve: public key of '" + who + "'");
+      const auto parsed = parse_curve_key(key, "trusted_curve: public key of '" + who + "'");
       trusted_->emplace(parsed.z85(), std::move(who));
     }
     if (trusted_->empty()) throw UsageError("trusted_curve: no client keys trusted (setting trust=NAME=PUBLIC_KEY)");
@@ -32,13 +32,10 @@ class TrustedCurveServer final : public ZapServerBackend {
 
   void configure(AuthHost& host) override {
     apply_server_keys(host, keys_);
-    serve_zap(host, [trusted = trusted_](const security::ZapRequest& request) {
-      security::ZapReply reply;
-      if (request.mechanism != "CURVE" || request.credentials.size() != 1) return reply;
-      if (auto it = trusted->find(security::key_to_z85(request.credentials[0])); it != trusted->end()) {
-        reply = {"200", "OK", it->second};
-      }
-      return reply;
+    decide(host, [trusted = trusted_](const Handshake& handshake) {
+      if (handshake.mechanism != HandshakeMechanism::curve) return HandshakeVerdict::refuse();
+      auto it = trusted->find(handshake.client_key);
+      return it == trusted->end() ? HandshakeVerdict::refuse() : HandshakeVerdict::accept(it->second);
     });
   }
 

@@ -25,10 +25,10 @@
 
 #include "builtin.hpp"
 #include "curve_options.hpp"
-#include "pseud/log.hpp"
+#include "handshake_server.hpp"
 #include "password_checks.hpp"
-#include "wire/bodies.hpp"
-#include "zap_server.hpp"
+#include "pseud/handshakes.hpp"
+#include "pseud/log.hpp"
 
 namespace pseud::plugins {
 
@@ -77,16 +77,13 @@ class UntrustedCurveServer final : public AuthBackend {
 
   void configure(AuthHost& host) override {
     apply_server_keys(host, keys_);
-    zap_ = start_zap(host, [trusted = trusted_](const security::ZapRequest& request) {
-      security::ZapReply reply;
-      if (request.mechanism != "CURVE" || request.credentials.size() != 1) return reply;
-      const std::string key = security::key_to_z85(request.credentials[0]);
+    gate_ = decide_handshakes(host, [trusted = trusted_](const Handshake& handshake) {
+      if (handshake.mechanism != HandshakeMechanism::curve) return HandshakeVerdict::refuse();
       // Any key may connect; a key that logged in before comes back as its login.
-      reply = {"200", "OK", trusted->login_of(key).value_or(key)};
-      return reply;
+      return HandshakeVerdict::accept(trusted->login_of(handshake.client_key).value_or(handshake.client_key));
     });
   }
-  void stop() override { zap_.reset(); }
+  void stop() override { gate_.reset(); }
   bool authenticates_connections() const noexcept override { return true; }
 
   bool is_authenticated(const Connection& from) override {
@@ -116,7 +113,7 @@ class UntrustedCurveServer final : public AuthBackend {
     ++challenge.hellos;
     // The length caps first, on the body as it came: nothing bigger is decoded or hashed.
     if (body.size() > max_hello_body()) return refuse_oversize(host, from, id);
-    auto hello = decode(body);
+    auto hello = decode_hello(body);
     if (!hello) {
       host.send_unauthorized(from.routing_id, id, failure_text);
       return;
@@ -134,7 +131,7 @@ class UntrustedCurveServer final : public AuthBackend {
     challenge.checking = true;
     challenge.cancelled = std::make_shared<std::atomic<bool>>(false);
     auto verdict = std::make_shared<bool>(false);
-    auto attempt = std::make_shared<wire::HelloBody>(std::move(*hello));
+    auto attempt = std::make_shared<HelloCredentials>(std::move(*hello));
     std::string address(from.peer_address);
     const bool queued = host.defer(
         [checks = checks_, address, attempt, verdict, cancelled = challenge.cancelled] {
@@ -177,12 +174,6 @@ class UntrustedCurveServer final : public AuthBackend {
   };
   using Challenges = std::map<Key, Challenge>;
 
-  static std::optional<wire::HelloBody> decode(std::string_view body) {
-    auto unpacked = wire::unpack_body(body);
-    if (auto* handle = std::get_if<msgpack::object_handle>(&unpacked)) return wire::decode_hello(handle->get());
-    return std::nullopt;
-  }
-
   // Bytes of a msgpack bin header for `size` bytes.
   static std::size_t bin_header(std::size_t size) noexcept { return size <= 0xff ? 2 : size <= 0xffff ? 3 : 5; }
 
@@ -218,7 +209,7 @@ class UntrustedCurveServer final : public AuthBackend {
     challenged_.emplace(std::move(key), std::move(challenge));
   }
 
-  void finish_hello(AuthHost& host, const Key& key, const std::string& id, const wire::HelloBody& attempt,
+  void finish_hello(AuthHost& host, const Key& key, const std::string& id, const HelloCredentials& attempt,
                     bool accepted) {
     auto it = challenged_.find(key);
     if (it == challenged_.end()) return;  // the connection went meanwhile
@@ -230,7 +221,7 @@ class UntrustedCurveServer final : public AuthBackend {
     trusted_->trust(key.second, attempt.login);
     erase(it);
     host.bind_user(attempt.login, key.first);
-    host.send_authenticated(key.first, id, "Welcome " + wire::python_bytes_repr(attempt.login));
+    host.send_authenticated(key.first, id, welcome_text(attempt.login));
   }
 
   ServerKeys keys_;
@@ -240,7 +231,7 @@ class UntrustedCurveServer final : public AuthBackend {
   std::shared_ptr<TrustedKeys> trusted_ = std::make_shared<TrustedKeys>();
   Challenges challenged_;              // (routing id, key) -> challenge (engine thread)
   std::list<Key> challenge_order_;     // oldest first
-  std::unique_ptr<security::ZapRegistration> zap_;
+  std::unique_ptr<HandshakeGate> gate_;
 };
 
 class UntrustedCurveClient final : public AuthBackend {

@@ -1,4 +1,4 @@
-#include "security/check_limiter.hpp"
+#include "pseud/passwords.hpp"
 
 #include <arpa/inet.h>
 
@@ -8,7 +8,7 @@
 
 #include "pseud/errors.hpp"
 
-namespace pseud::security {
+namespace pseud {
 
 CheckLimiter::CheckLimiter(const CheckLimits& limits) : limits_(limits) {
   if (limits_.in_flight == 0 || limits_.in_flight_per_address == 0 || limits_.max_addresses == 0) {
@@ -94,4 +94,4 @@ std::size_t CheckLimiter::addresses() const {
   return entries_.size();
 }
 
-}  // namespace pseud::security
+}  // namespace pseud

@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "log.hpp"
+#include "pseud/passwords.hpp"
 
 namespace pseud::security {
 
@@ -106,3 +107,13 @@ std::shared_ptr<CheckPool> shared_check_pool() {
 }
 
 }  // namespace pseud::security
+
+namespace pseud {
+
+PasswordCheckThreads::PasswordCheckThreads() : pool_(security::shared_check_pool()) {}
+
+bool PasswordCheckThreads::try_post(std::function<void()> check) const {
+  return static_cast<security::CheckPool*>(pool_.get())->try_post(std::move(check));
+}
+
+}  // namespace pseud

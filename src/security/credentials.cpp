@@ -1,4 +1,4 @@
-#include "security/credentials.hpp"
+#include "pseud/passwords.hpp"
 
 #include <sodium.h>
 
@@ -9,7 +9,7 @@
 
 #include "pseud/errors.hpp"
 
-namespace pseud::security {
+namespace pseud {
 
 namespace {
 
@@ -148,4 +148,4 @@ std::size_t PasswordStore::size() const {
   return hashes_.size();
 }
 
-}  // namespace pseud::security
+}  // namespace pseud

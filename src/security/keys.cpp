@@ -1,4 +1,4 @@
-#include "security/keys.hpp"
+#include "pseud/keys.hpp"
 
 #include <sodium.h>
 #include <zmq.h>
@@ -9,7 +9,7 @@
 
 #include "pseud/errors.hpp"
 
-namespace pseud::security {
+namespace pseud {
 
 namespace {
 
@@ -97,8 +97,6 @@ CurveKey parse_curve_key(std::string_view z85, std::string_view what) {
   return key;
 }
 
-CurveKey z85_to_key(std::string_view z85, std::string_view what) { return parse_curve_key(z85, what); }
-
 std::string key_to_z85(std::span<const std::uint8_t> bytes) {
   if (bytes.size() != curve_key_size) {
     throw UsageError("a binary CURVE key must be " + std::to_string(curve_key_size) + " bytes, got " +
@@ -136,29 +134,25 @@ void check_key_pair(std::string_view public_z85, std::string_view secret_z85, st
                  what);
 }
 
-}  // namespace pseud::security
-
-namespace pseud {
-
 CurveKeyPair generate_curve_keypair() {
-  security::Z85Buffer public_key;
-  security::Z85Buffer secret_key;
+  Z85Buffer public_key;
+  Z85Buffer secret_key;
   if (zmq_curve_keypair(public_key.text.data(), secret_key.text.data()) != 0) {
     const int error = zmq_errno();
     throw Error(std::string("pseud: cannot generate a CURVE key pair: ") + zmq_strerror(error) +
                 (error == ENOTSUP ? " (libzmq was built without CURVE support)" : ""));
   }
-  return {std::string(public_key.text.data(), security::curve_key_z85_size),
-          std::string(secret_key.text.data(), security::curve_key_z85_size)};
+  return {std::string(public_key.text.data(), curve_key_z85_size),
+          std::string(secret_key.text.data(), curve_key_z85_size)};
 }
 
 std::string curve_public_key(std::string_view secret_z85) {
-  return security::derive_public_key(security::parse_curve_key(secret_z85, "CURVE secret key")).z85();
+  return derive_public_key(parse_curve_key(secret_z85, "CURVE secret key")).z85();
 }
 
 bool is_valid_curve_key(std::string_view z85) noexcept {
-  security::CurveKey key;
-  return security::decode(z85, key) == security::KeyProblem::none;
+  CurveKey key;
+  return decode(z85, key) == KeyProblem::none;
 }
 
 }  // namespace pseud

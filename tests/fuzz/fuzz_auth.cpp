@@ -17,7 +17,7 @@
 #include "fuzz_input.hpp"
 #include "fuzz_targets.hpp"
 #include "pseud/backends.hpp"
-#include "security/credentials.hpp"
+#include "pseud/passwords.hpp"
 #include "wire/bodies.hpp"
 
 namespace pseud::fuzz {
@@ -126,10 +126,10 @@ std::optional<std::string> parse_bytes_repr(std::string_view repr) {
   return out;
 }
 
-const security::PasswordStore& plain_users() {
+const PasswordStore& plain_users() {
   static const auto store = [] {
-    auto users = std::make_unique<security::PasswordStore>();
-    users->add_password(std::string(login), password, security::HashCost::minimal);
+    auto users = std::make_unique<PasswordStore>();
+    users->add_password(std::string(login), password, HashCost::minimal);
     return users;
   }();
   return *store;

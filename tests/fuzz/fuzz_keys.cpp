@@ -10,15 +10,10 @@
 #include "fuzz_targets.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/keys.hpp"
-#include "security/keys.hpp"
 
 namespace pseud::fuzz {
 
 namespace {
-
-using security::CurveKey;
-using security::curve_key_size;
-using security::curve_key_z85_size;
 
 // An error about a key must not quote it: it may be a secret. A message can
 // only contain text without spaces in short runs, so this test is exact for
@@ -31,12 +26,11 @@ void require_not_quoted(const UsageError& error, std::string_view text) {
 void check_z85(std::string_view text) {
   const bool valid = is_valid_curve_key(text);
   try {
-    const CurveKey key = security::parse_curve_key(text, "fuzz key");
+    const CurveKey key = parse_curve_key(text, "fuzz key");
     require(valid, "parse_curve_key accepts only what is_valid_curve_key accepts");
     require(text.size() == curve_key_z85_size && !key.is_zero(), "an accepted key is 40 characters and not zero");
     require(key.z85() == text, "an accepted key's Z85 text is the text it came from");
-    require(security::key_to_z85(key.binary()) == text, "raw bytes and Z85 text round-trip");
-    require(security::z85_to_key(text) == key, "z85_to_key and parse_curve_key agree");
+    require(key_to_z85(key.binary()) == text, "raw bytes and Z85 text round-trip");
     require(curve_public_key(text).size() == curve_key_z85_size, "any valid key has a public half");
   } catch (const UsageError& error) {
     require(!valid, "parse_curve_key refuses only what is_valid_curve_key refuses");
@@ -46,11 +40,11 @@ void check_z85(std::string_view text) {
 
 void check_raw(std::string_view bytes) {
   try {
-    const std::string z85 = security::key_to_z85(bytes);
+    const std::string z85 = key_to_z85(bytes);
     require(bytes.size() == curve_key_size && z85.size() == curve_key_z85_size, "32 raw bytes are 40 Z85 characters");
     const bool zero = std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
     require(is_valid_curve_key(z85) == !zero, "a raw key's Z85 text is valid unless the key is all zeros");
-    if (!zero) require(security::z85_to_key(z85).binary() == bytes, "a raw key round-trips through Z85");
+    if (!zero) require(parse_curve_key(z85, "key").binary() == bytes, "a raw key round-trips through Z85");
   } catch (const UsageError&) {
     require(bytes.size() != curve_key_size, "key_to_z85 refuses only lengths other than 32");
   }
@@ -59,7 +53,7 @@ void check_raw(std::string_view bytes) {
 void check_pair(std::string_view text) {
   if (text.size() != 2 * curve_key_z85_size) return;
   try {
-    security::check_key_pair(text.substr(0, curve_key_z85_size), text.substr(curve_key_z85_size, curve_key_z85_size),
+    check_key_pair(text.substr(0, curve_key_z85_size), text.substr(curve_key_z85_size, curve_key_z85_size),
                              "fuzz");
   } catch (const UsageError& error) {
     require_not_quoted(error, text.substr(0, curve_key_z85_size));
@@ -72,14 +66,14 @@ void check_derived(std::string_view bytes) {
   const CurveKey secret(std::span<const std::uint8_t, curve_key_size>(
       reinterpret_cast<const std::uint8_t*>(bytes.data()), curve_key_size));
   if (secret.is_zero()) return;
-  const CurveKey public_key = security::derive_public_key(secret);
-  security::check_key_pair(public_key, secret, "fuzz");  // throws (and so crashes) if they do not match
-  security::check_key_pair(public_key.z85(), secret.z85(), "fuzz");
+  const CurveKey public_key = derive_public_key(secret);
+  check_key_pair(public_key, secret, "fuzz");  // throws (and so crashes) if they do not match
+  check_key_pair(public_key.z85(), secret.z85(), "fuzz");
   CurveKey other = public_key;
   other.bytes[0] ^= 1;
   bool refused = false;
   try {
-    security::check_key_pair(other, secret, "fuzz");
+    check_key_pair(other, secret, "fuzz");
   } catch (const UsageError&) {
     refused = true;
   }

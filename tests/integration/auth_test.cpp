@@ -101,20 +101,6 @@ TEST(Backends, UntrustedCurveCarriesCallsBothWaysAfterTheInBandLogin) {
 
 // ---- refused handshakes fail fast with a typed error ---------------------------
 
-template <class Call>
-Clock::duration time_handshake_error(Call&& call) {
-  const auto start = Clock::now();
-  try {
-    call();
-    ADD_FAILURE() << "expected HandshakeError";
-  } catch (const HandshakeError& e) {
-    EXPECT_NE(std::string(e.what()).find("server"), std::string::npos) << e.what();
-  }
-  const auto took = Clock::now() - start;
-  ::testing::Test::RecordProperty("handshake_error_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
-  return took;
-}
-
 TEST(Handshake, PlainWrongPasswordIsAHandshakeErrorWithinOneSecond) {
   Service service(with_auth("plain", {{"user", "alice=right"}, cheap_hash, {"encrypted_link", "true"}}));
   auto client = client_of(service, with_auth("plain", {{"login", "alice"}, {"password", "wrong"}, {"encrypted_link", "true"}}));

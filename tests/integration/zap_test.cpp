@@ -21,8 +21,7 @@
 
 #include "pseud/errors.hpp"
 #include "pseud/keys.hpp"
-#include "security/credentials.hpp"
-#include "security/keys.hpp"
+#include "pseud/passwords.hpp"
 #include "security/zap_dispatcher.hpp"
 #include "test_support.hpp"
 

@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "pseud/detail/outgoing_call.hpp"
+#include "pseud/errors.hpp"
 #include "sanitizers/libzmq_handoff.hpp"
 
 #include <gtest/gtest.h>
@@ -33,6 +34,21 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
     std::this_thread::sleep_for(1ms);  // polling step, not synchronisation
   }
   return true;
+}
+
+/// Runs `call`, which must throw HandshakeError naming the server; returns how long it took.
+template <class Call>
+std::chrono::steady_clock::duration time_handshake_error(Call&& call) {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    call();
+    ADD_FAILURE() << "expected HandshakeError";
+  } catch (const HandshakeError& e) {
+    EXPECT_NE(std::string(e.what()).find("server"), std::string::npos) << e.what();
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::testing::Test::RecordProperty("handshake_error_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  return took;
 }
 
 /// Waits for `future` at most `limit`; fails the test when it is not ready.

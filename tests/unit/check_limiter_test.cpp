@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "pseud/errors.hpp"
-#include "security/check_limiter.hpp"
+#include "pseud/passwords.hpp"
 
 namespace pseud::security {
 namespace {

@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "pseud/errors.hpp"
-#include "security/credentials.hpp"
+#include "pseud/passwords.hpp"
 
 namespace pseud::security {
 namespace {
