@@ -1,6 +1,7 @@
 #include "engine/engine.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -33,8 +34,8 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
       heartbeat_(std::move(heartbeat)),
       router_(*context_, zmq::socket_type::router),
       budget_({options.max_requests_per_peer, options.max_request_bytes_per_peer, options.max_request_bytes}),
-      pool_(options.worker_threads),
-      decode_pool_(1) {
+      pool_(options.worker_threads, "pseud-handler"),
+      decode_pool_(1, "pseud-decode") {
   static const bool random_ready = (MessageId::initialise_random(), true);
   (void)random_ready;
   router_.set(zmq::sockopt::linger, 0);
@@ -162,6 +163,7 @@ PeerStats Engine::stats() const {
 }
 
 void Engine::run() {
+  ::pthread_setname_np(::pthread_self(), "pseud-engine");  // what top -H and gdb show
   std::vector<Command> batch;
   guard_.engine_start();
   // Both sockets are polled through their notification fds rather than as

@@ -1,10 +1,17 @@
 #include "engine/worker_pool.hpp"
 
+#include <pthread.h>
+
 namespace pseud::detail {
 
-WorkerPool::WorkerPool(std::size_t threads) {
+WorkerPool::WorkerPool(std::size_t threads, const char* name) {
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, name] {
+      ::pthread_setname_np(::pthread_self(), name);
+      run();
+    });
+  }
 }
 
 WorkerPool::~WorkerPool() {

@@ -13,7 +13,8 @@ namespace pseud::detail {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(std::size_t threads);
+  /// `name` (at most 15 bytes) names its threads, for top -H, gdb and perf.
+  WorkerPool(std::size_t threads, const char* name);
   /// Finishes the running jobs (queued ones are discarded) and joins.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;

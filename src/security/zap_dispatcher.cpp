@@ -1,5 +1,6 @@
 #include "security/zap_dispatcher.hpp"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -263,6 +264,7 @@ void ZapDispatcher::stop() noexcept {
 }
 
 void ZapDispatcher::run() noexcept {
+  ::pthread_setname_np(::pthread_self(), "pseud-zap");
   zmq_pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, mailbox_->fd(), ZMQ_POLLIN, 0}};
   int timeout_ms = poll_interval_ms;
   while (!stopping_.load()) {
