@@ -96,6 +96,15 @@ class RemoteError : public Error {
   std::string traceback_;
 };
 
+/// The handler declined the call without saying why (lymph's nack): it
+/// answered through its ReplyChannel with nack(), dropped the channel
+/// unanswered, or raised an exception its registration did not declare.
+class Nack : public RemoteError {
+ public:
+  explicit Nack(std::string message = {}, std::string traceback = {})
+      : RemoteError("Nack", std::move(message), std::move(traceback)) {}
+};
+
 /// No function of that name is visible to this caller (unknown, or refused by a predicate).
 class ServiceNotFoundError : public RemoteError {
  public:

@@ -36,6 +36,12 @@ struct PeerOptions {
   std::function<void(const PeerInfo&)> on_peer_joined{};
   /// Called on the engine thread when a peer is gone, with the reason. Keep it short.
   std::function<void(const PeerInfo&, const std::string& reason)> on_peer_gone{};
+  /// Called with every exception a handler raised that is not part of its
+  /// function's contract (RpcOptions::raises; a function registered without
+  /// `raises` has none, so each of its exceptions is reported): the place to
+  /// log what the caller is not told. On the thread that ran the handler.
+  std::function<void(const std::string& function, const Caller& caller, std::exception_ptr error)>
+      on_handler_error{};
   /// Timeout of a call that sets neither timeout nor deadline (pseud's default).
   std::chrono::milliseconds default_timeout{5000};
   /// Largest message accepted or sent, all frames together. Larger inbound
@@ -125,6 +131,8 @@ struct PeerStats {
   std::uint64_t oversize_messages = 0;   ///< messages over max_message_size
   std::uint64_t unroutable_replies = 0;  ///< replies whose caller had gone
   std::uint64_t expired_replies = 0;     ///< replies dropped for missing PeerOptions::reply_deadline
+  std::uint64_t late_replies = 0;        ///< ReplyChannel answers dropped: the call was answered already
+  std::size_t open_reply_channels = 0;   ///< calls waiting for a ReplyChannel's answer now
   std::uint64_t connections_cut = 0;     ///< connections closed for PeerOptions::malformed_limit
   std::uint64_t dropped_after_cut = 0;   ///< messages a closed connection had queued, dropped unread
   std::uint64_t silent_connections_cut = 0;  ///< connections closed for sending nothing (see handshake_timeout)

@@ -16,5 +16,6 @@
 #include "pseud/peer_options.hpp"
 #include "pseud/predicates.hpp"
 #include "pseud/registry.hpp"
+#include "pseud/reply_channel.hpp"
 #include "pseud/settings.hpp"
 #include "pseud/values.hpp"

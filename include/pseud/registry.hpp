@@ -3,6 +3,8 @@
 /// A peer owns a local registry whose parent is the process-wide one.
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -22,6 +24,47 @@ namespace pseud {
 /// The domain every function lives in unless told otherwise; its predicate always accepts.
 inline constexpr std::string_view default_domain = "default";
 
+/// An exception type that is part of a function's contract (lymph's
+/// `raises=`): see raises<E>().
+struct DeclaredError {
+  struct Described {
+    std::string name;     ///< the class name the caller sees
+    std::string message;  ///< its message
+  };
+  /// The ERROR to send for `error`, or nullopt when it is not of this type.
+  std::function<std::optional<Described>(const std::exception_ptr& error)> describe;
+};
+
+namespace detail {
+/// Name and message of the exception `error` holds: a RemoteError's own, a
+/// standard exception's Python name (ValueError for std::invalid_argument,
+/// ...), or else its C++ class name without namespaces, and what().
+DeclaredError::Described describe_declared(const std::exception_ptr& error);
+}  // namespace detail
+
+/// Declares that a function may raise `E` (or a type derived from it) as
+/// part of its contract: the caller gets ERROR with the class name (`name`,
+/// or as describe_declared() finds it) and the message. A function with
+/// declared exceptions answers any other exception with a bare Nack: nothing
+/// of it leaves the process (PeerOptions::on_handler_error sees it).
+///
+///   server.register_rpc("parse", parse, {.raises = {pseud::raises<std::invalid_argument>()}});
+template <class E>
+DeclaredError raises(std::string name = {}) {
+  static_assert(std::is_base_of_v<std::exception, E>, "pseud::raises<E>: E must derive from std::exception");
+  return DeclaredError{[name = std::move(name)](const std::exception_ptr& error) -> std::optional<DeclaredError::Described> {
+    try {
+      std::rethrow_exception(error);
+    } catch (const E&) {
+      auto described = detail::describe_declared(error);
+      if (!name.empty()) described.name = name;
+      return described;
+    } catch (...) {
+    }
+    return std::nullopt;
+  }};
+}
+
 /// How a function is registered.
 struct RpcOptions {
   std::string domain{default_domain};  ///< which predicate guards it
@@ -29,6 +72,7 @@ struct RpcOptions {
   bool with_identity = false;          ///< first parameter receives the caller's identity
   bool blocking = false;               ///< run on the worker pool instead of the engine thread
   std::string doc{};                   ///< one-line description, for introspection
+  std::vector<DeclaredError> raises{};  ///< exceptions that are part of its contract (see raises<E>())
 };
 
 /// One registered function.
@@ -39,6 +83,7 @@ struct Route {
   bool with_identity = false;
   bool blocking = false;
   detail::Handler handler;
+  std::vector<DeclaredError> raises{};
 };
 
 /// Functions by dotted name and domain, with one predicate per domain.
@@ -57,7 +102,7 @@ class Registry {
   void register_rpc(std::string name, F&& fn, RpcOptions options = {}) {
     auto handler = detail::make_handler(std::forward<F>(fn), name, options.params, options.with_identity);
     add_route(Route{std::move(name), std::move(options.domain), std::move(options.doc), options.with_identity,
-                    options.blocking, std::move(handler)});
+                    options.blocking, std::move(handler), std::move(options.raises)});
   }
 
   /// Adds a prepared route (replacing one with the same name and domain).

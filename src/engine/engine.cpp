@@ -16,6 +16,9 @@ namespace pseud::detail {
 namespace {
 
 std::atomic<std::uint64_t> monitor_counter{0};
+// Open ReplyChannels, all callers together: each holds its caller's names
+// and a few hundred bytes; the per-caller bound is max_requests_per_peer.
+constexpr std::size_t max_open_reply_channels = 65536;
 
 }  // namespace
 
@@ -36,6 +39,8 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
       budget_({options.max_requests_per_peer, options.max_request_bytes_per_peer, options.max_request_bytes}),
       pool_(options.worker_threads, "pseud-handler"),
       decode_pool_(1, "pseud-decode") {
+  reply_sink_ = std::make_shared<ReplySink>([this](ReplyCommand&& reply) { deliver_reply(std::move(reply)); },
+                                            options_.max_requests_per_peer, max_open_reply_channels);
   static const bool random_ready = (MessageId::initialise_random(), true);
   (void)random_ready;
   router_.set(zmq::sockopt::linger, 0);
@@ -152,6 +157,8 @@ PeerStats Engine::stats() const {
   s.oversize_messages = counters_.oversize_messages.load();
   s.unroutable_replies = counters_.unroutable_replies.load();
   s.expired_replies = counters_.expired_replies.load();
+  s.late_replies = reply_sink_->late_replies();
+  s.open_reply_channels = reply_sink_->open_channels();
   s.pending_calls = calls_.size();
   const AuthStats auth = auth_->stats();
   s.auth_checks = auth.checks;
@@ -338,6 +345,7 @@ void Engine::fire_deadlines() {
 
 void Engine::shut_down() {
   defer_gate_->close();  // password checks still running deliver nothing from now on
+  reply_sink_->close();  // nor do reply channels still open
   const auto stopped = failure<PeerStoppedError>("the peer was stopped before the reply arrived");
   while (const auto id = calls_.any()) complete(*id, nullptr, stopped);
   for (Command& command : queue_.close()) {

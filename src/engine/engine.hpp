@@ -32,6 +32,7 @@
 #include "engine/outbox.hpp"
 #include "engine/peer_table.hpp"
 #include "engine/pending_calls.hpp"
+#include "engine/reply_sink.hpp"
 #include "engine/request_budget.hpp"
 #include "engine/state_guard.hpp"
 #include "engine/unauthenticated_table.hpp"
@@ -144,6 +145,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   };
   bool try_direct_call(CallCommand& command);
   bool try_direct_reply(ReplyCommand& reply);
+  void deliver_reply(ReplyCommand&& reply);  // a ReplyChannel's answer, from any thread
   std::optional<Undelivered> start_call(CallCommand& command);
   void wake_if_router_readable();
   bool waits_for_route(const PendingCall& call) const;
@@ -189,8 +191,14 @@ class Engine final : private AuthHost, private HeartbeatHost {
                      std::size_t body_size, std::shared_ptr<RequestBudget::Ticket> ticket);
   void handle_reply(const wire::Envelope& envelope, const std::string& user);
   void handle_auth_reply(const wire::Envelope& envelope, const MessageId& id);
-  void run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
-                   wire::MessageType& type, pseud::detail::WireBuffer& body) const;
+  /// Runs the handler; true when it answers through a ReplyChannel (which
+  /// sends the answer), false with the reply in `type` and `body`.
+  bool run_handler(const std::shared_ptr<const Route>& route, const wire::WorkBody& work, const Caller& caller,
+                   std::string_view id, Clock::time_point received, wire::MessageType& type,
+                   pseud::detail::WireBuffer& body) const;
+  void encode_handler_error(const Route& route, const Caller& caller, const std::exception_ptr& raised,
+                            pseud::detail::WireBuffer& body) const;
+  void report_handler_error(const std::string& function, const Caller& caller, const std::exception_ptr& raised) const;
 
   // peer_events.cpp: peers joining and leaving
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
@@ -239,6 +247,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::string monitor_endpoint_;
   CommandQueue<Command> queue_;
   std::shared_ptr<DeferGate> defer_gate_ = std::make_shared<DeferGate>(&queue_);
+  // Where ReplyChannels answer; closed at shut_down (channels may outlive the engine).
+  std::shared_ptr<ReplySink> reply_sink_;
   std::shared_ptr<security::CheckPool> check_pool_;  // the process's, once a check was deferred
 
   // Engine state, below, under the guard: see state_guard.hpp for who may

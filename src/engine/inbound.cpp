@@ -327,8 +327,9 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
     const bool queued = pool_.post([this, job] {
       wire::MessageType type;
       pseud::detail::WireBuffer body;
-      run_handler(job->route, job->work, job->caller, type, body);
+      const bool by_channel = run_handler(job->route, job->work, job->caller, job->id, job->received, type, body);
       job->ticket.reset();
+      if (by_channel) return;
       ReplyCommand reply{job->caller.routing_id, job->id, type, std::move(body), job->received};
       if (!try_direct_reply(reply)) queue_.push(std::move(reply));
     });
@@ -338,25 +339,91 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
   // Non-blocking handlers (and blocking ones without worker threads) run here.
   wire::MessageType type;
   pseud::detail::WireBuffer body;
-  run_handler(route, work, caller, type, body);
+  if (run_handler(route, work, caller, id, received, type, body)) return;
   send_handler_reply(rid, id, type, std::move(body), received);
 }
 
-void Engine::run_handler(std::shared_ptr<const Route> route, const wire::WorkBody& work, const Caller& caller,
-                         wire::MessageType& type, pseud::detail::WireBuffer& body) const {
+namespace {
+
+// Opens the ReplyChannel of one call, at most once, and keeps its state for
+// the engine to tell it how the handler ended.
+class ChannelOpener final : public ReplyOpener {
+ public:
+  ChannelOpener(ReplySink& sink, const Caller& caller, std::string_view id,
+                std::chrono::steady_clock::time_point received) noexcept
+      : sink_(sink), caller_(caller), id_(id), received_(received) {}
+  ReplyChannel open() override {
+    if (state_) throw UsageError("a call has one ReplyChannel");
+    state_ = sink_.open(caller_, std::string(id_), received_);
+    return ReplyChannel(state_);
+  }
+  const std::shared_ptr<ReplyState>& state() const noexcept { return state_; }
+
+ private:
+  ReplySink& sink_;
+  const Caller& caller_;
+  std::string_view id_;
+  std::chrono::steady_clock::time_point received_;
+  std::shared_ptr<ReplyState> state_;
+};
+
+}  // namespace
+
+bool Engine::run_handler(const std::shared_ptr<const Route>& route, const wire::WorkBody& work, const Caller& caller,
+                         std::string_view id, Clock::time_point received, wire::MessageType& type,
+                         pseud::detail::WireBuffer& body) const {
   Packer packer(body);
-  const Invocation call{work, &caller};
+  ChannelOpener opener(*reply_sink_, caller, id, received);
+  const Invocation call{work, &caller, &opener};
+  std::exception_ptr raised;
   try {
     route->handler(call, packer);
     type = wire::MessageType::ok;
-    return;
   } catch (...) {
-    wire::ErrorBody error = describe_exception(std::current_exception());
-    if (error.name.empty()) error.name = "Exception";
-    log(LogLevel::debug, "pseud: '", route->name, "' raised ", error.name, ": ", error.message);
+    raised = std::current_exception();
     body.clear();
-    wire::encode_error(body, error.name, error.message, options_.send_tracebacks ? error.traceback : "");
+    encode_handler_error(*route, caller, raised, body);
     type = wire::MessageType::error;
+  }
+  if (!opener.state()) return false;
+  // The channel answers: with the handler's exception if it raised one first.
+  opener.state()->handler_returned(raised ? &body : nullptr);
+  return true;
+}
+
+void Engine::encode_handler_error(const Route& route, const Caller& caller, const std::exception_ptr& raised,
+                                  pseud::detail::WireBuffer& body) const {
+  // Part of the function's contract: goes out as it is (so does every
+  // exception of a function that declares none).
+  std::optional<wire::ErrorBody> error;
+  if (route.raises.empty()) error = describe_exception(raised);
+  for (const DeclaredError& declared : route.raises) {
+    if (auto described = declared.describe(raised)) {
+      error = wire::ErrorBody{std::move(described->name), std::move(described->message), ""};
+      break;
+    }
+  }
+  if (!error || route.raises.empty()) report_handler_error(route.name, caller, raised);
+  if (!error) {
+    // Not part of the contract: nothing of it leaves the process.
+    log(LogLevel::debug, "pseud: '", route.name, "' raised an undeclared exception; answered Nack");
+    wire::encode_error(body, "Nack", "", "");
+    return;
+  }
+  if (error->name.empty()) error->name = "Exception";
+  log(LogLevel::debug, "pseud: '", route.name, "' raised ", error->name, ": ", error->message);
+  wire::encode_error(body, error->name, error->message, options_.send_tracebacks ? error->traceback : "");
+}
+
+void Engine::report_handler_error(const std::string& function, const Caller& caller,
+                                  const std::exception_ptr& raised) const {
+  if (!options_.on_handler_error) return;
+  try {
+    options_.on_handler_error(function, caller, raised);
+  } catch (const std::exception& e) {
+    log(LogLevel::error, "pseud: PeerOptions::on_handler_error threw: ", e.what());
+  } catch (...) {
+    log(LogLevel::error, "pseud: PeerOptions::on_handler_error threw");
   }
 }
 

@@ -114,6 +114,17 @@ bool Engine::try_direct_reply(ReplyCommand& reply) {
   return true;
 }
 
+void Engine::deliver_reply(ReplyCommand&& reply) {
+  if (on_engine_thread()) {
+    // From a handler, or a completion running outside the lock.
+    const auto relock = guard_.engine_reenter();
+    if (stopping_) return;
+    send_handler_reply(reply.routing_id, reply.id, reply.type, std::move(reply.body), reply.received);
+    return;
+  }
+  if (!try_direct_reply(reply)) queue_.push(std::move(reply));
+}
+
 void Engine::wake_if_router_readable() {
   // Sending may have consumed the notification the engine thread waits for.
   if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) queue_.wake();

@@ -11,6 +11,7 @@
 #include <msgpack.hpp>
 
 #include "pseud/errors.hpp"
+#include "pseud/registry.hpp"
 
 namespace pseud::detail {
 
@@ -78,10 +79,34 @@ std::exception_ptr remote_exception(wire::ErrorBody&& body) {
   if (body.name == "OverloadedError") {
     return std::make_exception_ptr(OverloadedError(std::move(body.message), std::move(body.traceback)));
   }
+  if (body.name == "Nack") {
+    return std::make_exception_ptr(Nack(std::move(body.message), std::move(body.traceback)));
+  }
   if (body.name == "UnauthorizedError") {
     return std::make_exception_ptr(UnauthorizedError(std::move(body.message), std::move(body.traceback)));
   }
   return std::make_exception_ptr(RemoteError(std::move(body.name), std::move(body.message), std::move(body.traceback)));
+}
+
+}  // namespace pseud::detail
+
+namespace pseud::detail {
+
+DeclaredError::Described describe_declared(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const RemoteError& e) {
+    return {e.name(), e.message()};
+  } catch (const std::exception& e) {
+    std::string name = demangled(typeid(e));
+    if (name.rfind("std::", 0) == 0) return {describe_exception(error).name, e.what()};
+    // Without namespaces or template arguments: the class name a Python peer would print.
+    if (const auto angle = name.find('<'); angle != std::string::npos) name.resize(angle);
+    if (const auto colons = name.rfind("::"); colons != std::string::npos) name.erase(0, colons + 2);
+    return {name, e.what()};
+  } catch (...) {
+    return {"Exception", ""};
+  }
 }
 
 }  // namespace pseud::detail

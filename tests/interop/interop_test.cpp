@@ -823,6 +823,13 @@ class PythonClient : public Interop {
                         [](const std::string& message) -> int { throw RemoteError("CustomError", message); },
                         {.params = {"message"}});
     server.register_rpc("blob", [] { return blob_object(); });
+    server.register_rpc("nack_me", [](ReplyChannel channel) { channel.nack(); });
+    server.register_rpc("drop_channel", [](ReplyChannel) {});
+    // Answered from a worker thread, after the handler's call returned.
+    server.register_rpc("deferred_echo", [](ReplyChannel channel, std::string text) { channel.reply(text); },
+                        {.blocking = true});
+    server.register_rpc("undeclared_error", [](const std::string& message) -> int { throw std::runtime_error(message); },
+                        {.params = {"message"}, .raises = {raises<std::invalid_argument>()}});
     server.register_rpc("whoami", [](const Bytes& identity) { return identity; }, {.with_identity = true});
     // The client says hello first, so the test learns the identity to call it back by.
     server.register_rpc("hello", [this](const std::string& identity) {
@@ -923,6 +930,14 @@ TEST_F(PythonClient, ErrorsArriveWithPythonClassNames) {
             error_line("TypeError", "TypeError", "add() got an unexpected keyword argument 'c'"));
   EXPECT_EQ(py_->request(req("add", R"([1, "x"])")), error_line("TypeError", "TypeError", "add() argument 'b' must be int"));
   EXPECT_EQ(py_->request(req("add", "[1, 2]")), R"({"result": 3})");
+}
+
+TEST_F(PythonClient, ReplyChannelsAndUndeclaredErrorsArriveAsNack) {
+  start();
+  EXPECT_EQ(py_->request(req("nack_me")), error_line("Exception", "Nack", ""));
+  EXPECT_EQ(py_->request(req("drop_channel")), error_line("Exception", "Nack", ""));
+  EXPECT_EQ(py_->request(req("undeclared_error", R"(["the secret"])")), error_line("Exception", "Nack", ""));
+  EXPECT_EQ(py_->request(req("deferred_echo", R"(["later"])")), R"({"result": "later"})");
 }
 
 TEST_F(PythonClient, WhoamiIsTheAnonymousRoutingId) {

@@ -20,6 +20,7 @@
 #include "pseud/caller.hpp"
 #include "pseud/detail/work_body.hpp"
 #include "pseud/errors.hpp"
+#include "pseud/reply_channel.hpp"
 #include "pseud/values.hpp"
 
 namespace pseud {
@@ -51,10 +52,21 @@ namespace detail {
 /// Most regular (named or positional) parameters one handler may declare.
 inline constexpr std::size_t max_parameters = 16;
 
-/// One request as the engine hands it to a handler: the decoded WORK body
-/// and who sent it.
+/// Opens the ReplyChannel of the call being handled (the engine's side).
+class ReplyOpener {
+ public:
+  /// Throws OverloadedError when the caller holds too many open channels.
+  virtual ReplyChannel open() = 0;
+
+ protected:
+  ~ReplyOpener() = default;
+};
+
+/// One request as the engine hands it to a handler: the decoded WORK body,
+/// who sent it and, for a handler that answers through a channel, its opener.
 struct Invocation : WorkBody {
   const Caller* caller = nullptr;
+  ReplyOpener* replies = nullptr;
 };
 
 using Packer = msgpack::packer<pseud::detail::WireBuffer>;
@@ -116,7 +128,7 @@ template <class T>
 inline constexpr bool is_identity_type_v =
     is_v<T, Caller> || is_v<T, std::string> || is_v<T, std::string_view> || is_v<T, Bytes>;
 
-/// Roles of a parameter list: [identity] regular... [Args] [Kwargs].
+/// Roles of a parameter list: [ReplyChannel] [identity] regular... [Args] [Kwargs].
 template <bool WithIdentity, class Tuple>
 struct Layout;
 
@@ -126,14 +138,23 @@ struct Layout<WithIdentity, std::tuple<A...>> {
   template <std::size_t I>
   using at = std::tuple_element_t<I, std::tuple<std::remove_cvref_t<A>...>>;
 
-  static constexpr std::size_t lead = [] {
+  static constexpr bool takes_channel = [] {
     if constexpr (size == 0) {
+      return false;
+    } else {
+      return is_v<at<0>, ReplyChannel>;
+    }
+  }();
+  static constexpr std::size_t identity = [] {
+    constexpr std::size_t at_index = takes_channel ? 1 : 0;
+    if constexpr (size <= at_index) {
       return std::size_t{0};
     } else {
-      using first = at<0>;
+      using first = at<at_index>;
       return (is_v<first, Caller> || (WithIdentity && is_identity_type_v<first>)) ? std::size_t{1} : std::size_t{0};
     }
   }();
+  static constexpr std::size_t lead = (takes_channel ? 1 : 0) + identity;
   static constexpr bool takes_kwargs = [] {
     if constexpr (size > lead) return is_v<at<size - 1>, Kwargs>;
     return false;
@@ -160,7 +181,9 @@ std::string_view type_label() {
 template <class L, std::size_t J, class T>
 decltype(auto) argument(const Bound& bound, const Invocation& call, const BindPlan& plan) {
   if constexpr (J < L::lead) {
-    if constexpr (is_v<T, Caller>) {
+    if constexpr (is_v<T, ReplyChannel>) {
+      return call.replies->open();
+    } else if constexpr (is_v<T, Caller>) {
       return static_cast<const Caller&>(*call.caller);
     } else if constexpr (is_v<T, Bytes>) {
       return Bytes(call.caller->identity());
@@ -188,7 +211,10 @@ void invoke_and_pack(F& fn, const Bound& bound, const Invocation& call, const Bi
   using Result = std::invoke_result_t<F&, decltype(argument<L, J, std::tuple_element_t<J, Tuple>>(bound, call, plan))...>;
   std::tuple<decltype(argument<L, J, std::tuple_element_t<J, Tuple>>(bound, call, plan))...> values{
       argument<L, J, std::tuple_element_t<J, Tuple>>(bound, call, plan)...};
-  if constexpr (std::is_void_v<Result>) {
+  if constexpr (L::takes_channel) {
+    static_assert(std::is_void_v<Result>, "a handler that takes a pseud::ReplyChannel answers through it: return void");
+    std::apply(fn, std::move(values));  // the channel answers; nothing is packed here
+  } else if constexpr (std::is_void_v<Result>) {
     std::apply(fn, std::move(values));
     out.pack_nil();
   } else if constexpr (std::is_same_v<std::remove_cvref_t<Result>, msgpack::object_handle>) {
@@ -222,12 +248,12 @@ Handler make_handler(F&& fn, std::string_view name, std::vector<Param> params, b
   using Fn = std::decay_t<F>;  // a plain function becomes a function pointer
   using Tuple = typename callable_traits<Fn>::arguments;
   if (with_identity) {
-    if constexpr (Layout<true, Tuple>::lead == 1) {
+    if constexpr (Layout<true, Tuple>::identity == 1) {
       return make_handler_for<true>(Fn(std::forward<F>(fn)), name, std::move(params));
     } else {
       throw_bad_registration(name,
-                             "with_identity needs a first parameter of type std::string, std::string_view, "
-                             "pseud::Bytes or const pseud::Caller&");
+                             "with_identity needs a first parameter (after a pseud::ReplyChannel, if any) of "
+                             "type std::string, std::string_view, pseud::Bytes or const pseud::Caller&");
     }
   }
   return make_handler_for<false>(Fn(std::forward<F>(fn)), name, std::move(params));
