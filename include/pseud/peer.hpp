@@ -104,6 +104,17 @@ class Peer {
   void register_rpc(std::string name, F&& fn, RpcOptions options = {}) {
     registry_.register_rpc(std::move(name), std::forward<F>(fn), std::move(options));
   }
+  /// Registers member function `method` of `object` (see Registry::register_rpc).
+  template <class Method, class Object>
+    requires std::is_member_function_pointer_v<Method>
+  void register_rpc(std::string name, Method method, Object* object, RpcOptions options = {}) {
+    registry_.register_rpc(std::move(name), method, object, std::move(options));
+  }
+  /// Registers several member functions of `object` (see Registry::register_service).
+  template <class Object, class... Methods>
+  void register_service(std::string_view prefix, Object& object, MethodSpec<Methods>... methods) {
+    registry_.register_service(prefix, object, std::move(methods)...);
+  }
 
   /// This peer's registry (its parent is PeerOptions::parent_registry).
   Registry& registry() noexcept { return registry_; }

@@ -86,6 +86,21 @@ struct Route {
   std::vector<DeclaredError> raises{};
 };
 
+/// One member function of a service object, for Registry::register_service.
+template <class Method>
+struct MethodSpec {
+  std::string name;
+  Method method;
+  RpcOptions options;
+};
+
+/// `name` -> `method`, with its options: `pseud::method("add", &Calculator::add, {.doc = "a + b"})`.
+template <class Method>
+MethodSpec<Method> method(std::string name, Method method, RpcOptions options = {}) {
+  static_assert(std::is_member_function_pointer_v<Method>, "pseud::method takes a member function: &Class::name");
+  return {std::move(name), method, std::move(options)};
+}
+
 /// Functions by dotted name and domain, with one predicate per domain.
 /// Thread-safe: register and look up from any thread.
 class Registry {
@@ -103,6 +118,28 @@ class Registry {
     auto handler = detail::make_handler(std::forward<F>(fn), name, options.params, options.with_identity);
     add_route(Route{std::move(name), std::move(options.domain), std::move(options.doc), options.with_identity,
                     options.blocking, std::move(handler), std::move(options.raises)});
+  }
+
+  /// Registers member function `method` called on `object`, which must
+  /// outlive the registration: `register_rpc("add", &Calculator::add, &calculator)`.
+  template <class Method, class Object>
+    requires std::is_member_function_pointer_v<Method>
+  void register_rpc(std::string name, Method method, Object* object, RpcOptions options = {}) {
+    if (!object) detail::throw_bad_registration(name, "the object of a member function is null");
+    register_rpc(std::move(name), detail::BoundMethod<Method, Object>{method, object}, std::move(options));
+  }
+
+  /// Registers several member functions of one object at once, each as
+  /// `prefix.name` (`name` alone for an empty prefix): a class-based service.
+  ///
+  ///   registry.register_service("calc", calculator, pseud::method("add", &Calculator::add),
+  ///                             pseud::method("mul", &Calculator::mul, {.doc = "a * b"}));
+  template <class Object, class... Methods>
+  void register_service(std::string_view prefix, Object& object, MethodSpec<Methods>... methods) {
+    static_assert(sizeof...(Methods) > 0, "register_service: name at least one method");
+    (register_rpc(prefix.empty() ? std::move(methods.name) : std::string(prefix) + "." + methods.name,
+                  methods.method, &object, std::move(methods.options)),
+     ...);
   }
 
   /// Adds a prepared route (replacing one with the same name and domain).

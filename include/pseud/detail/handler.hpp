@@ -100,11 +100,20 @@ void bind_arguments(const BindPlan& plan, const Invocation& call, Bound& out);
 /// Throws UsageError for a registration that cannot work.
 [[noreturn]] void throw_bad_registration(std::string_view function, std::string_view why);
 
+/// The parameter list of a callable, as `arguments` (a std::tuple): for a
+/// function, a function pointer, a member function pointer (without its
+/// object), a class with one non-template operator(), and std::bind_front of
+/// any of these. Anything else (a generic lambda, an overload set, a class
+/// with several operator()) has no `arguments`.
+template <class T, class = void>
+struct callable_traits {};
 template <class T>
-struct callable_traits : callable_traits<decltype(&std::remove_cvref_t<T>::operator())> {};
+struct callable_traits<T, std::void_t<decltype(&std::remove_cvref_t<T>::operator())>>
+    : callable_traits<decltype(&std::remove_cvref_t<T>::operator())> {};
 template <class R, class... A>
 struct callable_traits<R (*)(A...)> {
   using arguments = std::tuple<A...>;
+  using result = R;
 };
 template <class R, class... A>
 struct callable_traits<R (*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
@@ -120,6 +129,42 @@ template <class C, class R, class... A>
 struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
 template <class C, class R, class... A>
 struct callable_traits<R (C::*)(A...) const noexcept> : callable_traits<R (*)(A...)> {};
+
+/// `Tuple` without its first `N` elements.
+template <std::size_t N, class Tuple, class = std::make_index_sequence<std::tuple_size_v<Tuple> - N>>
+struct drop_front;
+template <std::size_t N, class Tuple, std::size_t... I>
+struct drop_front<N, Tuple, std::index_sequence<I...>> {
+  using type = std::tuple<std::tuple_element_t<N + I, Tuple>...>;
+};
+
+#if defined(__GLIBCXX__)
+// std::bind_front(f, bound...) (libstdc++'s type): f's parameters after the
+// bound ones (for a member function, the first bound one is the object).
+template <class F, class... Bound>
+struct callable_traits<std::_Bind_front<F, Bound...>, void> {
+  static constexpr std::size_t object = std::is_member_function_pointer_v<F> ? 1 : 0;
+  static_assert(sizeof...(Bound) >= object, "std::bind_front of a member function needs its object");
+  using arguments = typename drop_front<sizeof...(Bound) - object, typename callable_traits<F>::arguments>::type;
+};
+#endif
+
+/// True when pseud can read the parameters of `F` (see callable_traits).
+template <class F, class = void>
+inline constexpr bool has_signature_v = false;
+template <class F>
+inline constexpr bool has_signature_v<F, std::void_t<typename callable_traits<F>::arguments>> = true;
+
+/// A member function and the object it is called on, as one callable with
+/// the member function's parameters.
+template <class Method, class Object, class Tuple = typename callable_traits<Method>::arguments>
+struct BoundMethod;
+template <class Method, class Object, class... A>
+struct BoundMethod<Method, Object, std::tuple<A...>> {
+  Method method;
+  Object* object;
+  decltype(auto) operator()(A... args) const { return (object->*method)(std::forward<A>(args)...); }
+};
 
 template <class T, class U>
 inline constexpr bool is_v = std::is_same_v<std::remove_cvref_t<T>, U>;
@@ -243,20 +288,34 @@ Handler make_handler_for(F fn, std::string_view name, std::vector<Param> params)
 
 /// Builds the handler for `fn`. Throws UsageError when `with_identity` is
 /// set but the first parameter cannot receive an identity.
+template <class>
+inline constexpr bool always_false_v = false;
+
 template <class F>
 Handler make_handler(F&& fn, std::string_view name, std::vector<Param> params, bool with_identity) {
   using Fn = std::decay_t<F>;  // a plain function becomes a function pointer
-  using Tuple = typename callable_traits<Fn>::arguments;
-  if (with_identity) {
-    if constexpr (Layout<true, Tuple>::identity == 1) {
-      return make_handler_for<true>(Fn(std::forward<F>(fn)), name, std::move(params));
-    } else {
-      throw_bad_registration(name,
-                             "with_identity needs a first parameter (after a pseud::ReplyChannel, if any) of "
-                             "type std::string, std::string_view, pseud::Bytes or const pseud::Caller&");
+  if constexpr (std::is_member_function_pointer_v<Fn>) {
+    static_assert(always_false_v<Fn>,
+                  "pseud: a member function needs its object: register_rpc(name, &Class::method, &object)");
+    return {};
+  } else if constexpr (!has_signature_v<Fn>) {
+    static_assert(always_false_v<Fn>,
+                  "pseud: cannot read this callable's parameters (a generic lambda, or a class with a template or "
+                  "several operator()): give its parameters types, e.g. [](int a, int b) { ... }");
+    return {};
+  } else {
+    using Tuple = typename callable_traits<Fn>::arguments;
+    if (with_identity) {
+      if constexpr (Layout<true, Tuple>::identity == 1) {
+        return make_handler_for<true>(Fn(std::forward<F>(fn)), name, std::move(params));
+      } else {
+        throw_bad_registration(name,
+                               "with_identity needs a first parameter (after a pseud::ReplyChannel, if any) of "
+                               "type std::string, std::string_view, pseud::Bytes or const pseud::Caller&");
+      }
     }
+    return make_handler_for<false>(Fn(std::forward<F>(fn)), name, std::move(params));
   }
-  return make_handler_for<false>(Fn(std::forward<F>(fn)), name, std::move(params));
 }
 
 }  // namespace detail

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Registrations that cannot work must fail to compile with a message that
+says what to do. Usage: compile_errors.py -- COMPILER [FLAGS...]; the
+compiler is run with -fsyntax-only on small programs. A control program
+that must compile proves the command line itself works."""
+import os
+import subprocess
+import sys
+import tempfile
+
+PRELUDE = "#include <pseud/pseud.hpp>\nstruct Calculator { int add(int a, int b) { return a + b; } };\n"
+
+CASES = [
+    ("control: a registration that works",
+     "int main() { pseud::Registry r; Calculator c; r.register_rpc(\"add\", &Calculator::add, &c);"
+     " r.register_rpc(\"sub\", [](int a, int b) { return a - b; }); }",
+     None),
+    ("a generic lambda",
+     "int main() { pseud::Registry r; r.register_rpc(\"echo\", [](auto v) { return v; }); }",
+     "give its parameters types"),
+    ("a member function without its object",
+     "int main() { pseud::Registry r; r.register_rpc(\"add\", &Calculator::add); }",
+     "a member function needs its object"),
+    ("a ReplyChannel handler that returns a value",
+     "int main() { pseud::Registry r; r.register_rpc(\"x\", [](pseud::ReplyChannel) { return 1; }); }",
+     "answers through it: return void"),
+]
+
+
+def main():
+    command = sys.argv[sys.argv.index("--") + 1:]
+    failures = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for title, body, expected in CASES:
+            source = os.path.join(scratch, "case.cpp")
+            with open(source, "w") as out:
+                out.write(PRELUDE + body + "\n")
+            result = subprocess.run(command + ["-fsyntax-only", source], capture_output=True, text=True, timeout=300)
+            errors = [line for line in result.stderr.splitlines() if "error" in line]
+            if expected is None:
+                ok = result.returncode == 0
+                detail = result.stderr[-2000:]
+            else:
+                ok = result.returncode != 0 and len(errors) >= 1 and expected in errors[0]
+                detail = "\n".join(errors[:3]) or result.stderr[-2000:]
+            print(("ok   " if ok else "FAIL ") + title + ("" if ok else "\n" + detail))
+            failures += 0 if ok else 1
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
