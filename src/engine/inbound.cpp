@@ -396,14 +396,21 @@ void Engine::encode_handler_error(const Route& route, const Caller& caller, cons
   // Part of the function's contract: goes out as it is (so does every
   // exception of a function that declares none).
   std::optional<wire::ErrorBody> error;
-  if (route.raises.empty()) error = describe_exception(raised);
+  bool about_the_call = false;  // the caller's arguments did not fit: not the function's doing
+  try {
+    std::rethrow_exception(raised);
+  } catch (const ArgumentError&) {
+    about_the_call = true;
+  } catch (...) {
+  }
+  if (route.raises.empty() || about_the_call) error = describe_exception(raised);
   for (const DeclaredError& declared : route.raises) {
     if (auto described = declared.describe(raised)) {
       error = wire::ErrorBody{std::move(described->name), std::move(described->message), ""};
       break;
     }
   }
-  if (!error || route.raises.empty()) report_handler_error(route.name, caller, raised);
+  if (!about_the_call && (!error || route.raises.empty())) report_handler_error(route.name, caller, raised);
   if (!error) {
     // Not part of the contract: nothing of it leaves the process.
     log(LogLevel::debug, "pseud: '", route.name, "' raised an undeclared exception; answered Nack");

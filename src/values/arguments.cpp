@@ -12,7 +12,7 @@ namespace {
 std::string_view key_of(const msgpack::object_kv& kv) { return {kv.key.via.str.ptr, kv.key.via.str.size}; }
 
 [[noreturn]] void type_error(std::string_view function, const std::string& what) {
-  throw RemoteError("TypeError", std::string(function) + "() " + what);
+  throw ArgumentError(std::string(function) + "() " + what);
 }
 
 std::string plural(std::size_t n, std::string_view word) {

@@ -269,6 +269,13 @@ TEST(DeclaredExceptions, DeclaredOnesGoOutWithTheirNameAndOthersAsABareNack) {
   expect_error("lookup", "NotFound", "no such key");
   expect_error("undeclared_error", "Nack", "the secret is 42");
   expect_error("no_contract", "RuntimeError", "said as before");
+  try {
+    f.client->call("declared_error", 1, 2);
+    ADD_FAILURE() << "expected TypeError";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.name(), "TypeError") << "the caller's wrong arguments are told, declared or not";
+    EXPECT_NE(e.message().find("declared_error()"), std::string::npos) << e.message();
+  }
 
   // On the wire: no frame carries any part of the undeclared message.
   const auto replies = f.raw_call("undeclared_error", "the secret is 42");
@@ -281,6 +288,7 @@ TEST(DeclaredExceptions, DeclaredOnesGoOutWithTheirNameAndOthersAsABareNack) {
   EXPECT_EQ(reported[0].substr(0, reported[0].find('|')), "undeclared_error");
   EXPECT_NE(reported[0].find("the secret is 42"), std::string::npos) << "the server side sees it all";
   EXPECT_EQ(reported[1].substr(0, reported[1].find('|')), "no_contract");
+  for (const auto& line : reported) EXPECT_NE(line.rfind("declared_error|", 0), 0u) << "not the binding error";
 }
 
 }  // namespace

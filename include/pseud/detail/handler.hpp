@@ -89,11 +89,19 @@ struct Bound {
   Kwargs extra_kwargs;
 };
 
+/// The caller's arguments do not fit the function: a TypeError with
+/// Python's wording. It is about the call, not the function, so it goes out
+/// as it is whatever the function declares (RpcOptions::raises).
+class ArgumentError : public RemoteError {
+ public:
+  explicit ArgumentError(std::string message) : RemoteError("TypeError", std::move(message)) {}
+};
+
 /// Binds positionals, keywords and defaults as Python does; throws
-/// RemoteError("TypeError", ...) with Python's wording on a mismatch.
+/// ArgumentError (a TypeError) with Python's wording on a mismatch.
 void bind_arguments(const BindPlan& plan, const Invocation& call, Bound& out);
 
-/// Throws RemoteError("TypeError", ...) naming the parameter that did not convert.
+/// Throws ArgumentError naming the parameter that did not convert.
 [[noreturn]] void throw_argument_type_error(std::string_view function, const BindPlan& plan, std::size_t index,
                                             std::string_view expected);
 
