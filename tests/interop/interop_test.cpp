@@ -636,7 +636,13 @@ TEST_F(PythonServer, NoLateReplyAfterThePythonCallersTimeout) {
   } release;
   std::shared_future<void> released = release.promise.get_future().share();
   client_->register_rpc("client.slow", [released] {
+    // The handler starts a little after pseud++ received the call, so this
+    // is at least reply_deadline after that: the premise of the test. (The
+    // Python caller's own timeout alone ended a few ms short of it once in
+    // 12 runs, and the reply then went out.)
+    const auto past_the_deadline = std::chrono::steady_clock::now() + 5s + 20ms;
     released.wait_for(20s);  // bounded: the test releases it once Python has given up
+    std::this_thread::sleep_until(past_the_deadline);
     return 1;
   }, {.blocking = true});
   const std::uint64_t handled_before = client_->stats().requests_handled;
