@@ -22,7 +22,7 @@ void Engine::drain_monitor() {
     std::memcpy(&kind, event.data(), sizeof kind);
     std::memcpy(&value, static_cast<const char*>(event.data()) + sizeof kind, sizeof value);
     if (kind == ZMQ_EVENT_DISCONNECTED) {
-      malformed_.forget(static_cast<int>(value));
+      malformed_.closed(static_cast<int>(value), Clock::now());
       if (role_ == PeerRole::client) connections_.closed(static_cast<int>(value));  // a server's: below
     }
     if (role_ == PeerRole::client) {

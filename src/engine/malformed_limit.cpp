@@ -29,7 +29,7 @@ void Engine::cut_connection(int fd) {
   const int held = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (held < 0) return;
   const MalformedLimiter::Offender counted = *malformed_.offender(fd);
-  drain_monitor();  // may forget the tally
+  drain_monitor();  // may report the close
   router_touched_ = true;
   (void)router_.get(zmq::sockopt::events);
   const bool still_there = connections_.epoch(fd) == counted.epoch &&
@@ -37,7 +37,7 @@ void Engine::cut_connection(int fd) {
   if (still_there) ::shutdown(held, SHUT_RDWR);
   ::close(held);
   // Either way, what the offender still has queued on this number is dropped unread.
-  malformed_.mark_cut(fd, counted);
+  malformed_.mark_cut(fd, counted, Clock::now(), !still_there);
   if (!still_there) {
     log(LogLevel::info, "pseud: dropping what '", printable(counted.routing_id),
         "' still had queued: over the malformed limit, and its connection has closed");
@@ -49,15 +49,7 @@ void Engine::cut_connection(int fd) {
 }
 
 bool Engine::comes_from_cut_connection(std::string_view sender) {
-  auto verdict = malformed_.check(current_fd_, sender);
-  if (verdict == MalformedLimiter::Verdict::unsure) {
-    // Another routing id on a cut descriptor: a new connection got its
-    // number, and the old one's DISCONNECTED event is queued by now.
-    drain_monitor();
-    verdict = malformed_.check(current_fd_, sender);
-    if (verdict == MalformedLimiter::Verdict::unsure) malformed_.forget(current_fd_);
-  }
-  if (verdict != MalformedLimiter::Verdict::drop) return false;
+  if (!malformed_.from_cut_connection(current_fd_, sender, Clock::now())) return false;
   counters_.dropped_after_cut.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

@@ -3,7 +3,14 @@
 // and says when one passes PeerOptions::malformed_limit in a second. The
 // engine cuts that connection (malformed_limit.cpp) and this remembers it was
 // cut, so what the offender still had queued is dropped unread. Engine thread
-// only. At most one entry per open descriptor: forget() runs on DISCONNECTED.
+// only. At most one entry per descriptor number.
+//
+// libzmq hands over what a connection had queued even after it reported the
+// connection closed, stamped with the old descriptor number, which a new
+// connection may have by then. So a cut is remembered for a short grace after
+// the close (cut_grace): its routing id on that number is dropped meanwhile,
+// and nothing on that number counts towards a new cut. A new connection of
+// the offender on that number is deaf for that long; any other is served.
 
 #include <chrono>
 #include <cstdint>
@@ -17,16 +24,15 @@ namespace pseud::detail {
 class MalformedLimiter {
  public:
   using Clock = std::chrono::steady_clock;
+  /// How long a cut is remembered after its connection closed.
+  static constexpr std::chrono::seconds cut_grace{1};
+  /// How long a cut is remembered if its close is never reported.
+  static constexpr std::chrono::seconds cut_lifetime{10};
 
   /// The connection counted on a descriptor.
   struct Offender {
     std::string routing_id;
     std::uint64_t epoch = 0;  // of the descriptor number when counting began (ConnectionTable::epoch)
-  };
-  enum class Verdict {
-    pass,     ///< not from a cut connection
-    drop,     ///< from the cut connection: drop it unread
-    unsure,   ///< another routing id on a cut descriptor: learn whether it closed, then ask again
   };
 
   /// `limit`: malformed messages a connection may send within a second (0: no limit).
@@ -35,14 +41,16 @@ class MalformedLimiter {
   /// Counts one malformed message from `sender` on `fd`, whose number is in
   /// `epoch`. True when it passes the limit: the connection is to be cut.
   bool count(int fd, std::string_view sender, std::uint64_t epoch, Clock::time_point now);
-  /// Who is counted on `fd`, if anyone.
+  /// Who is being counted on `fd` (not cut), if anyone.
   std::optional<Offender> offender(int fd) const;
-  /// From now on, what `offender` sends on `fd` is dropped.
-  void mark_cut(int fd, Offender offender);
-  /// Whether a message from `sender` on `fd` comes from a connection cut here.
-  Verdict check(int fd, std::string_view sender) const;
-  /// The descriptor closed: a new connection may get its number.
-  void forget(int fd) noexcept { tallies_.erase(fd); }
+  /// From now on, what `offender` sends on `fd` is dropped; `closed`: its
+  /// connection has closed already, so the grace starts now.
+  void mark_cut(int fd, Offender offender, Clock::time_point now, bool closed);
+  /// Whether a message from `sender` on `fd` comes from a connection cut
+  /// here, and is to be dropped unread.
+  bool from_cut_connection(int fd, std::string_view sender, Clock::time_point now);
+  /// The connection on `fd` closed (DISCONNECTED).
+  void closed(int fd, Clock::time_point now) noexcept;
   bool empty() const noexcept { return tallies_.empty(); }
 
  private:
@@ -50,8 +58,11 @@ class MalformedLimiter {
     Offender who;
     Clock::time_point window_start{};
     std::uint32_t count = 0;
-    bool cut = false;
+    std::optional<Clock::time_point> cut_until;  // set once cut
   };
+
+  /// The tally on `fd`, forgotten first if it is a cut whose time is over.
+  Tally* current(int fd, Clock::time_point now);
 
   std::uint32_t limit_;
   std::unordered_map<int, Tally> tallies_;

@@ -12,7 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = MalformedLimiter::Clock;
-using Verdict = MalformedLimiter::Verdict;
 
 // How many messages `count` accepts before it says "cut".
 int messages_until_cut(MalformedLimiter& limiter, int fd, std::string_view sender, std::uint64_t epoch,
@@ -60,18 +59,62 @@ TEST(MalformedLimiter, ZeroMeansNoLimitAndNegativeDescriptorsAreNotCounted) {
   EXPECT_TRUE(limiter.empty());
 }
 
-TEST(MalformedLimiter, ACutConnectionIsDroppedAndOthersAreAskedAbout) {
+TEST(MalformedLimiter, ACutConnectionIsDroppedAndNothingElseOnItsNumberCounts) {
   MalformedLimiter limiter(2);
   const auto t0 = Clock::now();
   ASSERT_EQ(messages_until_cut(limiter, 7, "peer", 1, t0), 3);
-  EXPECT_EQ(limiter.check(7, "peer"), Verdict::pass);  // counted, not cut yet
-  limiter.mark_cut(7, *limiter.offender(7));
-  EXPECT_EQ(limiter.check(7, "peer"), Verdict::drop);
-  EXPECT_EQ(limiter.check(7, "someone else"), Verdict::unsure);
-  EXPECT_EQ(limiter.check(8, "peer"), Verdict::pass);
-  EXPECT_FALSE(limiter.count(7, "peer", 1, t0)) << "a cut connection is not cut twice";
-  limiter.forget(7);  // DISCONNECTED
-  EXPECT_EQ(limiter.check(7, "peer"), Verdict::pass);
+  EXPECT_FALSE(limiter.from_cut_connection(7, "peer", t0));  // counted, not cut yet
+  limiter.mark_cut(7, *limiter.offender(7), t0, false);
+  EXPECT_FALSE(limiter.offender(7)) << "a cut connection is no longer counted";
+  EXPECT_TRUE(limiter.from_cut_connection(7, "peer", t0));
+  EXPECT_FALSE(limiter.from_cut_connection(7, "someone else", t0));
+  EXPECT_FALSE(limiter.from_cut_connection(8, "peer", t0));
+  // Whose messages these are is unsure on a cut number: none counts.
+  EXPECT_EQ(messages_until_cut(limiter, 7, "peer", 1, t0), -1);
+  EXPECT_EQ(messages_until_cut(limiter, 7, "someone else", 2, t0), -1);
+  EXPECT_EQ(messages_until_cut(limiter, 8, "peer", 1, t0), 3) << "other numbers count as before";
+}
+
+TEST(MalformedLimiter, WhatTheOffenderHadQueuedIsDroppedForAGraceAfterItsClose) {
+  MalformedLimiter limiter(2);
+  const auto t0 = Clock::now();
+  ASSERT_EQ(messages_until_cut(limiter, 7, "peer", 1, t0), 3);
+  limiter.mark_cut(7, *limiter.offender(7), t0, false);
+  const auto closed_at = t0 + 3s;
+  limiter.closed(7, closed_at);  // DISCONNECTED: what was queued may still come, stamped 7
+  EXPECT_TRUE(limiter.from_cut_connection(7, "peer", closed_at + MalformedLimiter::cut_grace - 1ms));
+  const auto after = closed_at + MalformedLimiter::cut_grace;
+  EXPECT_FALSE(limiter.from_cut_connection(7, "peer", after));
+  EXPECT_TRUE(limiter.empty());
+  EXPECT_EQ(messages_until_cut(limiter, 7, "peer", 2, after), 3) << "a new connection on 7 counts afresh";
+}
+
+TEST(MalformedLimiter, ACutWhoseCloseIsNeverReportedIsForgottenInTime) {
+  MalformedLimiter limiter(1);
+  const auto t0 = Clock::now();
+  ASSERT_EQ(messages_until_cut(limiter, 7, "peer", 1, t0), 2);
+  limiter.mark_cut(7, *limiter.offender(7), t0, false);
+  EXPECT_TRUE(limiter.from_cut_connection(7, "peer", t0 + MalformedLimiter::cut_lifetime - 1ms));
+  EXPECT_FALSE(limiter.from_cut_connection(7, "peer", t0 + MalformedLimiter::cut_lifetime));
+  EXPECT_TRUE(limiter.empty());
+}
+
+TEST(MalformedLimiter, ACutOfAConnectionAlreadyClosedLastsTheGraceOnly) {
+  MalformedLimiter limiter(1);
+  const auto t0 = Clock::now();
+  ASSERT_EQ(messages_until_cut(limiter, 7, "peer", 1, t0), 2);
+  limiter.mark_cut(7, *limiter.offender(7), t0, true);
+  EXPECT_TRUE(limiter.from_cut_connection(7, "peer", t0 + MalformedLimiter::cut_grace - 1ms));
+  EXPECT_FALSE(limiter.from_cut_connection(7, "peer", t0 + MalformedLimiter::cut_grace));
+}
+
+TEST(MalformedLimiter, AClosedConnectionThatWasNotCutIsForgottenAtOnce) {
+  MalformedLimiter limiter(5);
+  const auto t0 = Clock::now();
+  EXPECT_FALSE(limiter.count(7, "peer", 1, t0));
+  limiter.closed(7, t0);
+  EXPECT_TRUE(limiter.empty());
+  limiter.closed(9, t0);  // never counted: nothing to do
   EXPECT_TRUE(limiter.empty());
 }
 
