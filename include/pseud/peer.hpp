@@ -24,6 +24,7 @@
 #include "pseud/auth.hpp"
 #include "pseud/call.hpp"
 #include "pseud/caller.hpp"
+#include "pseud/detail/engine_thread.hpp"
 #include "pseud/detail/outgoing_call.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/heartbeat.hpp"
@@ -55,7 +56,8 @@ class Target {
   /// KeywordArgs (pseud::kw(...)) and a CallOptions.
   /// Throws RemoteError (and subclasses), TimeoutError, PeerUnreachableError,
   /// CancelledError, PeerStoppedError, ConversionError; UsageError when called
-  /// from the peer's engine thread, where waiting would deadlock.
+  /// from any peer's engine thread (a non-blocking handler, a callback, a
+  /// coroutine after co_call), where waiting could deadlock.
   template <class R = msgpack::object_handle, class... A>
   R call(std::string_view function, A&&... args);
 
@@ -68,8 +70,10 @@ class Target {
     requires std::invocable<Callback&, Result<R>>
   void async_call(Callback&& callback, std::string_view function, A&&... args);
 
-  /// Calls `function` from a coroutine: `R r = co_await target.co_call<R>(...)`.
-  /// The coroutine resumes on the engine thread.
+  /// Calls `function` from a coroutine (a pseud::Task, see task.hpp):
+  /// `R r = co_await target.co_call<R>(...)`. The coroutine goes on on the
+  /// engine thread of this target's peer, with the reply converted there;
+  /// nothing waits meanwhile.
   template <class R = msgpack::object_handle, class... A>
   CallAwaitable<R> co_call(std::string_view function, A&&... args);
 
@@ -260,10 +264,10 @@ class CallAwaitable {
 
 template <class R, class... A>
 R Target::call(std::string_view function, A&&... args) {
-  if (peer_->on_engine_thread()) {
-    throw UsageError("call('" + std::string(function) +
-                     "') would block the peer's engine thread and deadlock: use async_call or co_call here, "
-                     "or register the calling handler with RpcOptions{.blocking = true}");
+  if (detail::on_any_engine_thread()) {
+    detail::refuse_on_engine_thread("call('" + std::string(function) + "')",
+                                    "make the handler a coroutine (return pseud::Task<T>) and co_await co_call, use "
+                                    "async_call, or register the calling handler with RpcOptions{.blocking = true}");
   }
   detail::OutgoingCall call = detail::pack_call(destination_, function, std::forward<A>(args)...);
   auto waiter = std::make_shared<detail::ReplyWaiter>();

@@ -18,4 +18,5 @@
 #include "pseud/registry.hpp"
 #include "pseud/reply_channel.hpp"
 #include "pseud/settings.hpp"
+#include "pseud/task.hpp"
 #include "pseud/values.hpp"

@@ -18,6 +18,7 @@
 /// (PeerOptions::max_requests_per_peer): over it, the call is refused with
 /// OverloadedError before the handler keeps the channel.
 
+#include <exception>
 #include <memory>
 #include <string_view>
 
@@ -57,6 +58,11 @@ class ReplyChannel {
   bool nack(bool unless_reply_sent = false);
   /// Answers ERROR [name, message, ""]: the caller gets a RemoteError of that name.
   bool error(std::string_view name, std::string_view message);
+  /// Answers as if the handler had thrown `error` (e.g. std::current_exception()
+  /// in a worker's catch): an exception the function declares (RpcOptions::raises)
+  /// by name, any other as its contract says, PeerOptions::on_handler_error
+  /// told of those not in it. Runs that hook on this thread.
+  bool fail(std::exception_ptr error);
 
   /// True once an answer was sent (by this channel or for it).
   bool replied() const noexcept;

@@ -39,8 +39,9 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
       budget_({options.max_requests_per_peer, options.max_request_bytes_per_peer, options.max_request_bytes}),
       pool_(options.worker_threads, "pseud-handler"),
       decode_pool_(1, "pseud-decode") {
+  handler_errors_ = std::make_shared<const HandlerErrors>(options_.send_tracebacks, options_.on_handler_error);
   reply_sink_ = std::make_shared<ReplySink>([this](ReplyCommand&& reply) { deliver_reply(std::move(reply)); },
-                                            options_.max_requests_per_peer, max_open_reply_channels);
+                                            handler_errors_, options_.max_requests_per_peer, max_open_reply_channels);
   static const bool random_ready = (MessageId::initialise_random(), true);
   (void)random_ready;
   router_.set(zmq::sockopt::linger, 0);
@@ -171,6 +172,7 @@ PeerStats Engine::stats() const {
 
 void Engine::run() {
   ::pthread_setname_np(::pthread_self(), "pseud-engine");  // what top -H and gdb show
+  mark_engine_thread();
   std::vector<Command> batch;
   guard_.engine_start();
   // Both sockets are polled through their notification fds rather than as

@@ -27,6 +27,7 @@
 #include "engine/client_link.hpp"
 #include "engine/command_queue.hpp"
 #include "engine/connection_table.hpp"
+#include "engine/handler_errors.hpp"
 #include "engine/malformed_limiter.hpp"
 #include "engine/message_id.hpp"
 #include "engine/outbox.hpp"
@@ -46,6 +47,9 @@
 #include "wire/frames.hpp"
 
 namespace pseud::detail {
+
+/// Marks the calling thread as an engine thread (engine_thread.cpp).
+void mark_engine_thread() noexcept;
 
 class Engine;
 
@@ -196,9 +200,6 @@ class Engine final : private AuthHost, private HeartbeatHost {
   bool run_handler(const std::shared_ptr<const Route>& route, const wire::WorkBody& work, const Caller& caller,
                    std::string_view id, Clock::time_point received, wire::MessageType& type,
                    pseud::detail::WireBuffer& body) const;
-  void encode_handler_error(const Route& route, const Caller& caller, const std::exception_ptr& raised,
-                            pseud::detail::WireBuffer& body) const;
-  void report_handler_error(const std::string& function, const Caller& caller, const std::exception_ptr& raised) const;
 
   // peer_events.cpp: peers joining and leaving
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
@@ -249,6 +250,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::shared_ptr<DeferGate> defer_gate_ = std::make_shared<DeferGate>(&queue_);
   // Where ReplyChannels answer; closed at shut_down (channels may outlive the engine).
   std::shared_ptr<ReplySink> reply_sink_;
+  std::shared_ptr<const HandlerErrors> handler_errors_;  // shared with the reply channels
   std::shared_ptr<security::CheckPool> check_pool_;  // the process's, once a check was deferred
 
   // Engine state, below, under the guard: see state_guard.hpp for who may

@@ -349,18 +349,19 @@ namespace {
 // the engine to tell it how the handler ended.
 class ChannelOpener final : public ReplyOpener {
  public:
-  ChannelOpener(ReplySink& sink, const Caller& caller, std::string_view id,
+  ChannelOpener(ReplySink& sink, const std::shared_ptr<const Route>& route, const Caller& caller, std::string_view id,
                 std::chrono::steady_clock::time_point received) noexcept
-      : sink_(sink), caller_(caller), id_(id), received_(received) {}
+      : sink_(sink), route_(route), caller_(caller), id_(id), received_(received) {}
   ReplyChannel open() override {
     if (state_) throw UsageError("a call has one ReplyChannel");
-    state_ = sink_.open(caller_, std::string(id_), received_);
+    state_ = sink_.open(route_, caller_, std::string(id_), received_);
     return ReplyChannel(state_);
   }
   const std::shared_ptr<ReplyState>& state() const noexcept { return state_; }
 
  private:
   ReplySink& sink_;
+  const std::shared_ptr<const Route>& route_;
   const Caller& caller_;
   std::string_view id_;
   std::chrono::steady_clock::time_point received_;
@@ -373,7 +374,7 @@ bool Engine::run_handler(const std::shared_ptr<const Route>& route, const wire::
                          std::string_view id, Clock::time_point received, wire::MessageType& type,
                          pseud::detail::WireBuffer& body) const {
   Packer packer(body);
-  ChannelOpener opener(*reply_sink_, caller, id, received);
+  ChannelOpener opener(*reply_sink_, route, caller, id, received);
   const Invocation call{work, &caller, &opener};
   std::exception_ptr raised;
   try {
@@ -382,56 +383,13 @@ bool Engine::run_handler(const std::shared_ptr<const Route>& route, const wire::
   } catch (...) {
     raised = std::current_exception();
     body.clear();
-    encode_handler_error(*route, caller, raised, body);
+    handler_errors_->encode(*route, caller, raised, body);
     type = wire::MessageType::error;
   }
   if (!opener.state()) return false;
   // The channel answers: with the handler's exception if it raised one first.
   opener.state()->handler_returned(raised ? &body : nullptr);
   return true;
-}
-
-void Engine::encode_handler_error(const Route& route, const Caller& caller, const std::exception_ptr& raised,
-                                  pseud::detail::WireBuffer& body) const {
-  // Part of the function's contract: goes out as it is (so does every
-  // exception of a function that declares none).
-  std::optional<wire::ErrorBody> error;
-  bool about_the_call = false;  // the caller's arguments did not fit: not the function's doing
-  try {
-    std::rethrow_exception(raised);
-  } catch (const ArgumentError&) {
-    about_the_call = true;
-  } catch (...) {
-  }
-  if (route.raises.empty() || about_the_call) error = describe_exception(raised);
-  for (const DeclaredError& declared : route.raises) {
-    if (auto described = declared.describe(raised)) {
-      error = wire::ErrorBody{std::move(described->name), std::move(described->message), ""};
-      break;
-    }
-  }
-  if (!about_the_call && (!error || route.raises.empty())) report_handler_error(route.name, caller, raised);
-  if (!error) {
-    // Not part of the contract: nothing of it leaves the process.
-    log(LogLevel::debug, "pseud: '", route.name, "' raised an undeclared exception; answered Nack");
-    wire::encode_error(body, "Nack", "", "");
-    return;
-  }
-  if (error->name.empty()) error->name = "Exception";
-  log(LogLevel::debug, "pseud: '", route.name, "' raised ", error->name, ": ", error->message);
-  wire::encode_error(body, error->name, error->message, options_.send_tracebacks ? error->traceback : "");
-}
-
-void Engine::report_handler_error(const std::string& function, const Caller& caller,
-                                  const std::exception_ptr& raised) const {
-  if (!options_.on_handler_error) return;
-  try {
-    options_.on_handler_error(function, caller, raised);
-  } catch (const std::exception& e) {
-    log(LogLevel::error, "pseud: PeerOptions::on_handler_error threw: ", e.what());
-  } catch (...) {
-    log(LogLevel::error, "pseud: PeerOptions::on_handler_error threw");
-  }
 }
 
 void Engine::handle_auth_reply(const wire::Envelope& envelope, const MessageId& id) {

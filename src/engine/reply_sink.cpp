@@ -6,7 +6,7 @@
 
 namespace pseud::detail {
 
-std::shared_ptr<ReplyState> ReplySink::open(const Caller& caller, std::string id,
+std::shared_ptr<ReplyState> ReplySink::open(std::shared_ptr<const Route> route, const Caller& caller, std::string id,
                                             std::chrono::steady_clock::time_point received) {
   {
     std::lock_guard lock(mutex_);
@@ -21,7 +21,7 @@ std::shared_ptr<ReplyState> ReplySink::open(const Caller& caller, std::string id
     ++mine;
     ++total_;
   }
-  return std::make_shared<ReplyState>(shared_from_this(), caller, std::move(id), received);
+  return std::make_shared<ReplyState>(shared_from_this(), std::move(route), caller, std::move(id), received);
 }
 
 void ReplySink::send(ReplyCommand&& reply) {
@@ -71,6 +71,16 @@ bool ReplyState::finish(wire::MessageType type, WireBuffer&& body, bool unless_r
   }
   send_locked(type, std::move(body));
   return true;
+}
+
+bool ReplyState::fail(const std::exception_ptr& raised) {
+  if (replied()) {
+    sink_->count_late();
+    return false;
+  }
+  WireBuffer body;
+  sink_->errors_->encode(*route_, caller_, raised, body);  // outside the lock: it may call the user's hook
+  return finish(wire::MessageType::error, std::move(body), false);
 }
 
 void ReplyState::owner_dropped() {
@@ -142,6 +152,12 @@ bool ReplyChannel::error(std::string_view name, std::string_view message) {
   detail::WireBuffer body;
   wire::encode_error(body, name, message, "");
   return state_->finish(wire::MessageType::error, std::move(body), false);
+}
+
+bool ReplyChannel::fail(std::exception_ptr error) {
+  if (!state_) throw UsageError("ReplyChannel: this channel was moved from");
+  if (!error) throw UsageError("ReplyChannel::fail: the exception_ptr is empty");
+  return state_->fail(error);
 }
 
 bool ReplyChannel::replied() const noexcept { return state_ && state_->replied(); }

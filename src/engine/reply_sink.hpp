@@ -13,8 +13,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "engine/handler_errors.hpp"
 #include "pseud/caller.hpp"
 #include "pseud/detail/wire_buffer.hpp"
+#include "pseud/registry.hpp"
 #include "pseud/reply_channel.hpp"
 #include "wire/message.hpp"
 
@@ -25,12 +27,14 @@ struct ReplyCommand;
 class ReplySink : public std::enable_shared_from_this<ReplySink> {
  public:
   using Deliver = std::function<void(ReplyCommand&&)>;
-  ReplySink(Deliver deliver, std::size_t max_per_caller, std::size_t max_total)
-      : deliver_(std::move(deliver)), max_per_caller_(max_per_caller), max_total_(max_total) {}
+  ReplySink(Deliver deliver, std::shared_ptr<const HandlerErrors> errors, std::size_t max_per_caller,
+            std::size_t max_total)
+      : deliver_(std::move(deliver)), errors_(std::move(errors)), max_per_caller_(max_per_caller), max_total_(max_total) {}
 
-  /// A channel for call `id` from `caller`. Throws OverloadedError when the
-  /// caller, or all callers together, hold too many open channels.
-  std::shared_ptr<ReplyState> open(const Caller& caller, std::string id, std::chrono::steady_clock::time_point received);
+  /// A channel for call `id` from `caller` to `route`'s function. Throws
+  /// OverloadedError when the caller, or all callers together, hold too many open channels.
+  std::shared_ptr<ReplyState> open(std::shared_ptr<const Route> route, const Caller& caller, std::string id,
+                                   std::chrono::steady_clock::time_point received);
   /// Hands an answer to the engine, or drops it once closed.
   void send(ReplyCommand&& reply);
   /// The engine stops: answers are dropped from now on.
@@ -48,6 +52,7 @@ class ReplySink : public std::enable_shared_from_this<ReplySink> {
 
   mutable std::mutex mutex_;
   Deliver deliver_;  // empty once closed
+  const std::shared_ptr<const HandlerErrors> errors_;
   const std::size_t max_per_caller_;
   const std::size_t max_total_;
   std::unordered_map<std::string, std::size_t> open_;  // by caller routing id; only callers with some
@@ -59,15 +64,18 @@ class ReplySink : public std::enable_shared_from_this<ReplySink> {
 /// or (unanswered and dropped) as a nack.
 class ReplyState {
  public:
-  ReplyState(std::shared_ptr<ReplySink> sink, Caller caller, std::string id,
+  ReplyState(std::shared_ptr<ReplySink> sink, std::shared_ptr<const Route> route, Caller caller, std::string id,
              std::chrono::steady_clock::time_point received)
-      : sink_(std::move(sink)), caller_(std::move(caller)), id_(std::move(id)), received_(received) {}
+      : sink_(std::move(sink)), route_(std::move(route)), caller_(std::move(caller)), id_(std::move(id)),
+        received_(received) {}
   ~ReplyState();
   ReplyState(const ReplyState&) = delete;
   ReplyState& operator=(const ReplyState&) = delete;
 
   /// Sends this answer unless one was sent; false then (counted late unless `unless_reply_sent`).
   bool finish(wire::MessageType type, WireBuffer&& body, bool unless_reply_sent);
+  /// Answers `raised` as the function's contract says (HandlerErrors), unless an answer was sent.
+  bool fail(const std::exception_ptr& raised);
   /// The channel's owner dropped it.
   void owner_dropped();
   /// The handler returned (`error`: the ERROR it raised, encoded, or empty).
@@ -80,6 +88,7 @@ class ReplyState {
   void send_locked(wire::MessageType type, WireBuffer&& body);  // with mutex_ held, replied_ not yet set
 
   std::shared_ptr<ReplySink> sink_;
+  const std::shared_ptr<const Route> route_;
   const Caller caller_;
   const std::string id_;
   const std::chrono::steady_clock::time_point received_;

@@ -24,6 +24,18 @@ CASES = [
     ("a ReplyChannel handler that returns a value",
      "int main() { pseud::Registry r; r.register_rpc(\"x\", [](pseud::ReplyChannel) { return 1; }); }",
      "answers through it: return void"),
+    ("control: a coroutine handler taking its parameters by value",
+     "int main() { pseud::Registry r; r.register_rpc(\"c\", [](std::string s) -> pseud::Task<std::string> {"
+     " co_return s; }); }",
+     None),
+    ("a coroutine handler taking a reference",
+     "int main() { pseud::Registry r; r.register_rpc(\"c\", [](const std::string& s) -> pseud::Task<std::string> {"
+     " co_return s; }); }",
+     "takes its parameters by value"),
+    ("a coroutine handler taking a string_view",
+     "int main() { pseud::Registry r; r.register_rpc(\"c\", [](std::string_view s) -> pseud::Task<int> {"
+     " co_return static_cast<int>(s.size()); }); }",
+     "takes its parameters by value"),
 ]
 
 

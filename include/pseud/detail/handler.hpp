@@ -21,6 +21,7 @@
 #include "pseud/detail/work_body.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/reply_channel.hpp"
+#include "pseud/task.hpp"
 #include "pseud/values.hpp"
 
 namespace pseud {
@@ -257,6 +258,33 @@ decltype(auto) argument(const Bound& bound, const Invocation& call, const BindPl
   }
 }
 
+/// Whether a coroutine may take parameters of these types: none may refer
+/// to what the engine frees once the handler first returns.
+template <class T>
+inline constexpr bool coroutine_safe_parameter_v =
+    !std::is_reference_v<T> && !is_v<T, std::string_view> && !is_v<T, msgpack::object>;
+template <class Tuple>
+inline constexpr bool coroutine_safe_v = false;
+template <class... A>
+inline constexpr bool coroutine_safe_v<std::tuple<A...>> = (coroutine_safe_parameter_v<A> && ...);
+
+/// Answers a coroutine handler's call when its task finishes.
+template <class T>
+struct TaskAnswer {
+  ReplyChannel channel;
+  void operator()(Result<T>&& result) {
+    if (!result.ok()) {
+      channel.fail(result.error());
+    } else if constexpr (std::is_void_v<T>) {
+      channel.ack();
+    } else if constexpr (std::is_same_v<T, msgpack::object_handle>) {
+      channel.reply(result.get().get());
+    } else {
+      channel.reply(result.get());
+    }
+  }
+};
+
 template <class L, class F, class Tuple, std::size_t... J>
 void invoke_and_pack(F& fn, const Bound& bound, const Invocation& call, const BindPlan& plan, Packer& out,
                      std::index_sequence<J...>) {
@@ -267,6 +295,15 @@ void invoke_and_pack(F& fn, const Bound& bound, const Invocation& call, const Bi
   if constexpr (L::takes_channel) {
     static_assert(std::is_void_v<Result>, "a handler that takes a pseud::ReplyChannel answers through it: return void");
     std::apply(fn, std::move(values));  // the channel answers; nothing is packed here
+  } else if constexpr (is_task_v<std::remove_cvref_t<Result>>) {
+    static_assert(coroutine_safe_v<Tuple>,
+                  "pseud: a coroutine handler (returning pseud::Task) takes its parameters by value (std::string, "
+                  "pseud::Caller, pseud::Args, ...): a reference, std::string_view or msgpack::object would dangle "
+                  "once it waits");
+    // The channel is opened first, so a caller over its budget is refused
+    // before the coroutine exists; it answers when the task finishes.
+    ReplyChannel channel = call.replies->open();
+    start_detached(std::apply(fn, std::move(values)), TaskAnswer<typename Result::value_type>{std::move(channel)});
   } else if constexpr (std::is_void_v<Result>) {
     std::apply(fn, std::move(values));
     out.pack_nil();
