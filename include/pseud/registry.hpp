@@ -18,6 +18,7 @@
 
 #include "pseud/caller.hpp"
 #include "pseud/detail/handler.hpp"
+#include "pseud/detail/signature.hpp"
 
 namespace pseud {
 
@@ -84,6 +85,7 @@ struct Route {
   bool blocking = false;
   detail::Handler handler;
   std::vector<DeclaredError> raises{};
+  Signature signature{};  ///< its parameters, for introspection (computed at registration)
 };
 
 /// One member function of a service object, for Registry::register_service.
@@ -115,9 +117,10 @@ class Registry {
   /// Throws UsageError when `options` do not fit `fn`.
   template <class F>
   void register_rpc(std::string name, F&& fn, RpcOptions options = {}) {
+    Signature signature = detail::signature_of<F>(options.params, options.with_identity);
     auto handler = detail::make_handler(std::forward<F>(fn), name, options.params, options.with_identity);
     add_route(Route{std::move(name), std::move(options.domain), std::move(options.doc), options.with_identity,
-                    options.blocking, std::move(handler), std::move(options.raises)});
+                    options.blocking, std::move(handler), std::move(options.raises), std::move(signature)});
   }
 
   /// Registers member function `method` called on `object`, which must

@@ -8,6 +8,7 @@
 #include "cli/json.hpp"
 #include "cli/output.hpp"
 #include "cli/peer_options.hpp"
+#include "cli/signature_text.hpp"
 
 namespace pseud::cli {
 
@@ -105,7 +106,9 @@ int run_inspect(const std::vector<std::string>& words) {
     auto listing = client.call<msgpack::object_handle>(introspection_function, timeout_option(line));
     const msgpack::object& entries = listing.get();
     if (entries.type != msgpack::type::ARRAY) throw ProtocolError("pseud.inspect did not answer a list");
-    for (std::uint32_t i = 0; i < entries.via.array.size; ++i) print_line(to_json(entries.via.array.ptr[i]));
+    for (std::uint32_t i = 0; i < entries.via.array.size; ++i) {
+      print_line(to_json(with_signature(entries.via.array.ptr[i]).get()));
+    }
     return Exit::ok;
   } catch (...) {
     print_line(error_line(std::current_exception()));

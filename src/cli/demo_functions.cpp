@@ -138,6 +138,7 @@ void register_demo_functions(Peer& peer) {
   peer.register_rpc("admin.only", [] { return std::string("admin only"); },
                     {.domain = "restricted", .doc = "For admins only."});
   peer.registry().set_predicate("restricted", require_permission("admin"));
+  register_handler_form_demos(peer);
 }
 
 void register_call_me_back(Server& server, std::function<void(const std::string& line)> report) {

@@ -2,6 +2,7 @@
 // The demo functions `pseud serve` and `pseud call --serve` offer, the same
 // set Python pseud's examples and our interop tests use.
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -12,8 +13,16 @@ namespace pseud::cli {
 /// Registers echo, echo_args, add, greet, fail, fail_custom, sleep, blob,
 /// whoami, string.upper, string.lower, power (default and "restricted"
 /// domains) and admin.only ("restricted" only; the domain requires the
-/// "admin" permission).
+/// "admin" permission), and the handler-form demos below.
 void register_demo_functions(Peer& peer);
+
+/// Most milliseconds deferred_echo waits before it replies.
+inline constexpr std::int64_t max_deferred_delay_ms = 60'000;
+
+/// Registers deferred_echo(value, delay_ms), ack_only(), nack_me(),
+/// drop_channel(), declared_error(message) and undeclared_error(message):
+/// the ReplyChannel answers and declared or undeclared exceptions.
+void register_handler_form_demos(Peer& peer);
 
 /// Registers call_me_back(func, *args, **kwargs) on a server: it schedules
 /// send_to(caller).func(*args, **kwargs) and returns at once; `report` gets

@@ -3,6 +3,7 @@
 #include "pseud/peer.hpp"
 
 #include "engine/engine.hpp"
+#include "peer/introspection.hpp"
 #include "pseud/backends.hpp"
 
 namespace pseud {
@@ -26,13 +27,6 @@ void check_routing_id(std::string_view id, std::string_view what) {
   // libzmq reserves ids that start with a zero byte for the ones it generates.
   if (!id.empty() && id.front() == '\0') throw UsageError(std::string(what) + " must not start with a zero byte");
 }
-
-// One line of the introspection answer.
-struct IntrospectionEntry {
-  std::string name;
-  std::string doc;
-  MSGPACK_DEFINE_MAP(name, doc)
-};
 
 std::string require_name(std::string name, const char* why) {
   if (name.empty()) throw UsageError(why);
@@ -63,13 +57,9 @@ void Peer::register_introspection() {
   registry_.register_rpc(
       std::string(introspection_function),
       [this](const Caller& caller) {
-        std::vector<IntrospectionEntry> visible;
-        for (const auto& route : registry_.visible_routes(caller.predicate_args)) {
-          visible.push_back(IntrospectionEntry{route->name, route->doc});
-        }
-        return visible;
+        return detail::introspection_listing(registry_.visible_routes(caller.predicate_args));
       },
-      {.doc = "Lists the functions this caller may call, with their one-line docs."});
+      {.doc = "Lists the functions this caller may call, with their docs and parameters."});
 }
 
 Peer::~Peer() = default;

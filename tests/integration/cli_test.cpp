@@ -153,8 +153,56 @@ TEST(Cli, InspectHidesWhatPredicatesRefuse) {
   ASSERT_EQ(listing.status, 0);
   std::string all;
   for (const auto& line : listing.lines) all += line + "\n";
-  EXPECT_NE(all.find(R"({"name":"add","doc":"Returns a + b."})"), std::string::npos) << all;
+  EXPECT_NE(all.find(R"({"name":"add","doc":"Returns a + b.","params":[{"name":"a","type":"any"},)"
+                     R"j({"name":"b","type":"any"}],"args":false,"kwargs":false,"signature":"add(a, b)"})j"),
+            std::string::npos)
+      << all;
   EXPECT_EQ(all.find("admin.only"), std::string::npos) << all;
+}
+
+TEST(Cli, InspectShowsEachFunctionsParameters) {
+  ServeProcess server;
+  const Outcome listing = run({"inspect", server.endpoint()});
+  ASSERT_EQ(listing.status, 0);
+  std::string all;
+  for (const auto& line : listing.lines) all += line + "\n";
+  for (const char* signature :
+       {R"j("signature":"greet(name: str, greeting: str = \"Hello\", punctuation: str = \"!\", **kwargs)"})j",
+        R"j("signature":"echo_args(*args, **kwargs)"})j", R"j("signature":"fail(message: str = \"boom\")"})j",
+        R"j("signature":"deferred_echo(value, delay_ms: int)"})j", R"j("signature":"ack_only()"})j",
+        R"j("signature":"declared_error(message: str)"})j", R"j("signature":"whoami()"})j"}) {
+    EXPECT_NE(all.find(signature), std::string::npos) << signature << "\n" << all;
+  }
+  EXPECT_NE(all.find(R"({"name":"sleep","doc":"Sleeps on the worker pool; returns seconds.",)"
+                     R"("params":[{"name":"seconds","type":"float"}],"args":false,"kwargs":false,)"
+                     R"j("signature":"sleep(seconds: float)"})j"),
+            std::string::npos)
+      << all;
+}
+
+TEST(Cli, HandlerFormDemosAnswerAsDocumented) {
+  ServeProcess server;
+  const std::string& at = server.endpoint();
+  EXPECT_EQ(run({"call", at, "deferred_echo", "hi", "100"}).lines, (std::vector<std::string>{R"({"result": "hi"})"}));
+  EXPECT_EQ(run({"call", at, "deferred_echo", "[1, 2]", "--kwargs", R"({"delay_ms": 0})"}).lines[0],
+            R"({"result": [1,2]})");
+  const Outcome too_long = run({"call", at, "deferred_echo", "hi", "60001"});
+  EXPECT_EQ(too_long.status, 1);
+  EXPECT_EQ(too_long.lines[0],
+            R"({"error": {"name": "ValueError", "message": "deferred_echo: delay_ms must be 0..60000"}})");
+  EXPECT_EQ(run({"call", at, "ack_only"}).lines[0], R"({"result": null})");
+  const std::string nack = R"({"error": {"name": "Nack", "message": ""}})";
+  for (const char* function : {"nack_me", "drop_channel"}) {
+    const Outcome out = run({"call", at, function});
+    EXPECT_EQ(out.status, 1) << function;
+    EXPECT_EQ(out.lines[0], nack) << function;
+  }
+  const Outcome declared = run({"call", at, "declared_error", "bad input"});
+  EXPECT_EQ(declared.status, 1);
+  EXPECT_EQ(declared.lines[0], R"({"error": {"name": "ValueError", "message": "bad input"}})");
+  const Outcome undeclared = run({"call", at, "undeclared_error", "the secret"});
+  EXPECT_EQ(undeclared.status, 1);
+  EXPECT_EQ(undeclared.lines, (std::vector<std::string>{nack}));
 }
 
 TEST(Cli, ServerCallsTheClientBackAndStopsCleanly) {

@@ -946,6 +946,20 @@ TEST_F(PythonClient, ReplyChannelsAndUndeclaredErrorsArriveAsNack) {
   EXPECT_EQ(py_->request(req("deferred_echo", R"(["later"])")), R"({"result": "later"})");
 }
 
+TEST_F(PythonClient, InspectIsAListOfDictsWithNameDocAndParameters) {
+  start();
+  const std::string reply = py_->request(req("pseud.inspect"));
+  EXPECT_TRUE(starts_with(reply, R"({"result": [{"args": )")) << reply;
+  EXPECT_NE(reply.find(R"({"args": false, "doc": "", "kwargs": true, "name": "greet", "params": [)"
+                       R"({"name": "name", "type": "str"}, {"default": "Hello", "name": "greeting", "type": "str"}, )"
+                       R"({"default": "!", "name": "punctuation", "type": "str"}]})"),
+            std::string::npos)
+      << reply;
+  EXPECT_NE(reply.find(R"({"args": true, "doc": "", "kwargs": true, "name": "echo_args", "params": []})"),
+            std::string::npos)
+      << reply;
+}
+
 TEST_F(PythonClient, WhoamiIsTheAnonymousRoutingId) {
   start();
   const std::string reply = py_->request(req("whoami"));
