@@ -1,6 +1,6 @@
 // Demo functions that show the handler forms a caller cannot otherwise
 // provoke: answers through a pseud::ReplyChannel (later, ack, nack, dropped)
-// and declared versus undeclared exceptions.
+// and declared versus undeclared exceptions; and a coroutine handler.
 
 #include <chrono>
 #include <cstdint>
@@ -40,8 +40,7 @@ void register_handler_form_demos(Peer& peer) {
                     {.params = {"message"},
                      .doc = "Raises an exception it does not declare: the caller gets Nack, never the message.",
                      .raises = {raises<std::invalid_argument>("ValueError")}});
-  // relay_add(endpoint, a, b), a coroutine handler calling add on another
-  // peer, belongs here (issue 11, to come).
+  register_relay_demo(peer);
 }
 
 }  // namespace pseud::cli

@@ -106,5 +106,27 @@ TEST(DemoFunctions, DeclaredErrorsGoOutAndUndeclaredOnesAsABareNack) {
   EXPECT_EQ(undeclared.traceback(), "");
 }
 
+TEST(DemoFunctions, RelayAddAwaitsAnotherServersAdd) {
+  Fixture relay;
+  Server other("other");
+  other.register_rpc("add", [](std::int64_t a, std::int64_t b) { return a + b + 1000; });  // tells them apart
+  const std::string other_endpoint = other.bind("tcp://127.0.0.1:*");
+  EXPECT_EQ(relay.client.call<std::int64_t>("relay_add", other_endpoint, 2, 3, kw("server_name", "other"), within),
+            1005);
+  // Several at once, through the one client the relay keeps for that endpoint.
+  std::vector<std::future<std::int64_t>> sums;
+  for (int i = 0; i < 20; ++i) {
+    sums.push_back(relay.client.async_call<std::int64_t>("relay_add", other_endpoint, i, i, kw("server_name", "other"),
+                                                         within));
+  }
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(get_within(sums[i]), 2 * i + 1000);
+  try {
+    relay.client.call("relay_add", "http://example.org", 1, 2, within);
+    ADD_FAILURE() << "a non-ZMQ endpoint was not refused";
+  } catch (const RemoteError& e) {
+    EXPECT_NE(e.message().find("tcp://HOST:PORT"), std::string::npos) << e.message();
+  }
+}
+
 }  // namespace
 }  // namespace pseud::test
