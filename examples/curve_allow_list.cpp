@@ -1,7 +1,8 @@
 // A CURVE server whose allow-list lives in the application: a map it edits
 // while the server runs. A key taken off the list is refused at its next
-// connection. The server backend uses the public handshake hook
-// (pseud/handshakes.hpp); clients use the built-in "trusted_curve" client.
+// connection. The server side is a pseud::ServerAuth using the public
+// handshake hook (pseud/handshakes.hpp); clients use the built-in
+// "trusted_curve" client.
 
 #include <iostream>
 #include <map>
@@ -14,7 +15,7 @@ struct AllowList {
   std::map<std::string, std::string> users;  // client public key (Z85) -> user
 };
 
-class AllowListServer final : public pseud::AuthBackend {
+class AllowListServer final : public pseud::ServerAuth {
  public:
   AllowListServer(const pseud::Settings& settings, AllowList& list)
       : secret_(pseud::parse_curve_key(settings.require("secret_key", "allow_list"), "secret_key")), list_(list) {}
@@ -27,8 +28,6 @@ class AllowListServer final : public pseud::AuthBackend {
     });
   }
   void stop() override { gate_.reset(); }
-  bool authenticates_connections() const noexcept override { return true; }
-  bool is_authenticated(const pseud::Connection& from) override { return !from.zap_user_id.empty(); }
 
  private:
   pseud::CurveKey secret_;
@@ -38,9 +37,10 @@ class AllowListServer final : public pseud::AuthBackend {
 
 int main() {
   AllowList list;
-  pseud::register_auth_backend("allow_list", [&list](pseud::PeerRole, const pseud::Settings& settings) {
-    return std::make_unique<AllowListServer>(settings, list);
-  });
+  pseud::register_auth_backend("allow_list", {.server = [&list](const pseud::Settings& settings) {
+                                                 return std::make_unique<AllowListServer>(settings, list);
+                                               },
+                                               .settings = {.server = {"secret_key"}}});
   const auto server_keys = pseud::generate_curve_keypair(), alice = pseud::generate_curve_keypair();
   list.users[alice.public_key] = "alice";
 

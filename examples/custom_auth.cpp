@@ -14,13 +14,10 @@ namespace {
 
 std::atomic<bool> office_open{true};
 
-class OfficeHours final : public pseud::AuthBackend {
+class OfficeHours final : public pseud::ServerAuth {
  public:
   void configure(pseud::AuthHost&) override {}
   bool is_authenticated(const pseud::Connection&) override { return office_open.load(); }
-  void handle_unauthenticated(pseud::AuthHost& host, const pseud::Connection& from, std::string_view id) override {
-    host.send_unauthorized(from.routing_id, id, "The office is closed");
-  }
   pseud::PredicateArgs predicate_arguments(const pseud::Caller& caller) override {
     pseud::PredicateArgs args;
     args.user_id = caller.routing_id;
@@ -29,11 +26,10 @@ class OfficeHours final : public pseud::AuthBackend {
   }
 };
 
-// The client side trusts its server: it lets every reply through.
-class TrustTheServer final : public pseud::AuthBackend {
+// The client side has nothing to prove.
+class Visitor final : public pseud::ClientAuth {
  public:
   void configure(pseud::AuthHost&) override {}
-  bool is_authenticated(const pseud::Connection&) override { return true; }
 };
 
 pseud::PeerOptions using_auth(std::string name, pseud::Settings settings = {}, std::string routing_id = {}) {
@@ -51,10 +47,8 @@ int main(int argc, char** argv) {
     return 3;
   }
   pseud::register_auth_backend(
-      "office_hours", [](pseud::PeerRole role, const pseud::Settings&) -> std::unique_ptr<pseud::AuthBackend> {
-        if (role == pseud::PeerRole::server) return std::make_unique<OfficeHours>();
-        return std::make_unique<TrustTheServer>();
-      });
+      "office_hours", {.server = [](const pseud::Settings&) { return std::make_unique<OfficeHours>(); },
+                       .client = [](const pseud::Settings&) { return std::make_unique<Visitor>(); }});
   {
     pseud::Server server("server", using_auth("office_hours"));
     server.register_rpc("coffee", [] { return std::string("here you go"); }, {.domain = "staff"});

@@ -4,7 +4,8 @@
 // Backend "routing_id_allow_list": a server answers only clients whose
 // routing id is listed (settings allow=ID, repeatable); anyone else gets
 // UNAUTHORIZED "Authentication Required". It shows the plugin interface, not
-// a way to secure anything: routing ids are chosen by clients.
+// a way to secure anything: routing ids are chosen by clients, so it opts in
+// to routing-id takeover (a routing id is all it knows of anyone).
 
 #include <set>
 #include <string>
@@ -13,7 +14,7 @@
 
 namespace {
 
-class AllowListServer final : public pseud::AuthBackend {
+class AllowListServer final : public pseud::ServerAuth {
  public:
   explicit AllowListServer(const pseud::Settings& settings) {
     for (const auto& id : settings.all("allow")) allowed_.insert(id);
@@ -22,9 +23,6 @@ class AllowListServer final : public pseud::AuthBackend {
   void configure(pseud::AuthHost&) override {}
   bool is_authenticated(const pseud::Connection& from) override {
     return allowed_.count(std::string(from.routing_id)) > 0;
-  }
-  void handle_unauthenticated(pseud::AuthHost& host, const pseud::Connection& from, std::string_view id) override {
-    host.send_unauthorized(from.routing_id, id, "Authentication Required");
   }
   pseud::PredicateArgs predicate_arguments(const pseud::Caller& caller) override {
     pseud::PredicateArgs args;
@@ -37,10 +35,10 @@ class AllowListServer final : public pseud::AuthBackend {
   std::set<std::string, std::less<>> allowed_;
 };
 
-class AllowListClient final : public pseud::AuthBackend {
+// The client side has nothing to prove.
+class AllowListClient final : public pseud::ClientAuth {
  public:
   void configure(pseud::AuthHost&) override {}
-  bool is_authenticated(const pseud::Connection&) override { return true; }
 };
 
 }  // namespace
@@ -48,8 +46,8 @@ class AllowListClient final : public pseud::AuthBackend {
 PSEUD_PLUGIN {
   pseud::register_auth_backend(
       "routing_id_allow_list",
-      [](pseud::PeerRole role, const pseud::Settings& settings) -> std::unique_ptr<pseud::AuthBackend> {
-        if (role == pseud::PeerRole::server) return std::make_unique<AllowListServer>(settings);
-        return std::make_unique<AllowListClient>();
-      });
+      {.server = [](const pseud::Settings& settings) { return std::make_unique<AllowListServer>(settings); },
+       .client = [](const pseud::Settings&) { return std::make_unique<AllowListClient>(); },
+       .settings = {.server = {"allow"}},
+       .allows_routing_id_takeover = true});
 }

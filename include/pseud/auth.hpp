@@ -78,7 +78,10 @@ struct AuthStats {
   std::uint64_t expired = 0;             ///< logins refused because no verdict came in time
 };
 
-/// One authentication policy, for one peer in one role.
+/// One authentication policy, for one peer in one role: the whole interface
+/// the engine drives, server and client methods together. A backend of your
+/// own is simpler to write as a ServerAuth and a ClientAuth (auth_roles.hpp);
+/// this one is for in-band logins such as "untrusted_curve".
 class AuthBackend {
  public:
   virtual ~AuthBackend() = default;
@@ -87,8 +90,13 @@ class AuthBackend {
   virtual void configure(AuthHost& host) = 0;
   /// The peer stops: release what configure() took.
   virtual void stop() {}
-  /// True when connections must be bound to one User-Id (routing-id takeover refused).
-  virtual bool authenticates_connections() const noexcept { return false; }
+  /// Server: may a new connection presenting a connected peer's routing id
+  /// take that id over (libzmq's ROUTER_HANDOVER), and may send_to() address
+  /// a bare routing id? Only for a backend under which a routing id is all
+  /// there is (as "noop"): under any backend that authenticates, a takeover
+  /// would let whoever presents alice's id receive what is sent to alice.
+  /// Off unless a backend opts in. (A client always lets its server reconnect.)
+  virtual bool allows_routing_id_takeover() const noexcept { return false; }
 
   /// May messages from this connection reach dispatch?
   virtual bool is_authenticated(const Connection& from) = 0;

@@ -3,6 +3,7 @@
 /// Include this one header.
 
 #include "pseud/auth.hpp"
+#include "pseud/auth_roles.hpp"
 #include "pseud/backends.hpp"
 #include "pseud/call.hpp"
 #include "pseud/caller.hpp"

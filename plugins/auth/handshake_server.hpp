@@ -40,7 +40,6 @@ class HandshakeServerBackend : public AuthBackend {
     if (gate_) last_counters_ = {gate_->refused_pending(), gate_->expired()};
     retired = std::move(gate_);
   }
-  bool authenticates_connections() const noexcept override { return true; }
   bool is_authenticated(const Connection& from) override { return !from.zap_user_id.empty(); }
   PredicateArgs predicate_arguments(const Caller& caller) override { return permissions_.arguments_for(caller.user_id); }
 

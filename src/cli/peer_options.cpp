@@ -40,7 +40,8 @@ PeerOptions client_options(const CommandLine& line) {
   copy_flag(line, "secret-key", "secret_key", settings);
   copy_flag(line, "server-public-key", "server_public_key", settings);
   // A command-line user chose PLAIN knowingly; the warning would only be noise.
-  settings.add("encrypted_link", "true");
+  // (Only "plain" takes the setting: other backends refuse names they do not know.)
+  if (options.auth.name == "plain") settings.add("encrypted_link", "true");
   options.heartbeat = heartbeat(line);
   options.routing_id = line.get_or("identity", "");
   options.strict_map_keys = false;  // {"$map": ...} arguments are the user's explicit choice
@@ -60,7 +61,7 @@ PeerOptions server_options(const CommandLine& line) {
   for (const auto& permission : line.all("permission")) settings.add("permission", permission);
   copy_flag(line, "public-key", "public_key", settings);
   copy_flag(line, "secret-key", "secret_key", settings);
-  settings.add("encrypted_link", "true");
+  if (options.auth.name == "plain") settings.add("encrypted_link", "true");
   options.heartbeat = heartbeat(line);
   options.strict_map_keys = false;
   // The demo functions echo what they receive: an ext 123..126 goes back to

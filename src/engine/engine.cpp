@@ -46,9 +46,12 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
   (void)random_ready;
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::router_mandatory, 1);
-  // With authentication a routing id belongs to the connection that first
-  // presented it: a second one reusing it must not take its route.
-  router_.set(zmq::sockopt::router_handover, auth_->authenticates_connections() ? 0 : 1);
+  // A server's routing id belongs to the connection that first presented it:
+  // a second one reusing it must not take its route, unless the backend says
+  // a routing id is all there is (noop). A client's peers are the servers it
+  // connected to: one that restarts must get its name back.
+  const bool takeover = role_ == PeerRole::client || auth_->allows_routing_id_takeover();
+  router_.set(zmq::sockopt::router_handover, takeover ? 1 : 0);
   router_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(options_.max_message_size));
   router_.set(zmq::sockopt::sndhwm, options_.queue_limit);
   router_.set(zmq::sockopt::rcvhwm, options_.queue_limit);

@@ -11,8 +11,9 @@ namespace pseud::detail {
 bool Engine::routes_only_to_users() const noexcept {
   // With authentication a routing id proves nothing (anyone may present any
   // id, and take one over once its owner has left): a server sends work only
-  // to the connection an authenticated user speaks through.
-  return role_ == PeerRole::server && auth_->authenticates_connections();
+  // to the connection an authenticated user speaks through, unless its
+  // backend says a routing id is all there is.
+  return role_ == PeerRole::server && !auth_->allows_routing_id_takeover();
 }
 
 std::string Engine::resolve(const std::string& destination) const {

@@ -29,6 +29,16 @@ void load_plugin(const std::string& path) {
     throw Error("cannot load plugin " + path + ": it exports no " PSEUD_PLUGIN_ENTRY_NAME
                 " entry point (define one with PSEUD_PLUGIN { ... })");
   }
+  // The version is read before the entry point runs: one built
+  // against other headers may not even agree with us on what a backend is.
+  const auto* version = static_cast<const int*>(dlsym(handle, PSEUD_PLUGIN_VERSION_NAME));
+  const int built_for = version ? *version : 1;  // version 1 exported no version
+  if (built_for != plugin_abi_version) {
+    dlclose(handle);
+    throw Error("plugin " + path + " was built for plugin interface version " + std::to_string(built_for) +
+                ", this library has version " + std::to_string(plugin_abi_version) +
+                ": rebuild it against this library's headers");
+  }
   const int status = entry(plugin_abi_version);
   if (status != 0) {
     dlclose(handle);

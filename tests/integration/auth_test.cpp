@@ -596,5 +596,41 @@ TEST(Plugins, LoadingErrorsNameThePathAndTheReason) {
   }
 }
 
+TEST(Plugins, APluginOfTheOldInterfaceVersionIsRefusedUnrunNamingBothVersions) {
+  try {
+    load_plugin(PSEUD_OLD_ABI_PLUGIN);
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(PSEUD_OLD_ABI_PLUGIN), std::string::npos) << what;
+    EXPECT_NE(what.find("built for plugin interface version 1, this library has version " +
+                        std::to_string(plugin_abi_version)),
+              std::string::npos)
+        << what;
+  }
+  EXPECT_EQ(plugin_abi_version, 2);
+}
+
+// The verified_plain example (examples/verified_plain.cpp), built as a
+// plugin: loaded by path, used by name, its verifier checks every login.
+TEST(Plugins, TheVerifiedPlainExamplePluginIsUsedByNameAndChecksPasswords) {
+  load_plugin(PSEUD_VERIFIED_PLAIN_PLUGIN);
+  const auto names = auth_backend_names();
+  ASSERT_NE(std::find(names.begin(), names.end(), "verified_plain"), names.end());
+  Service service(with_auth("verified_plain", {}));
+  auto login = [&](const std::string& password) {
+    return client_of(service, with_auth("plain", {{"login", "alice"}, {"password", password}, {"encrypted_link", "true"}}));
+  };
+  EXPECT_EQ(login("wonderland")->call<std::string>("whoami", CallOptions{.timeout = 5s}), "alice");
+  auto guesser = login("guess");
+  const auto started = Clock::now();
+  EXPECT_THROW(guesser->call<std::string>("whoami", CallOptions{.timeout = 5s}), HandshakeError);
+  EXPECT_LT(Clock::now() - started, 2s);
+  EXPECT_EQ(service.calls.load(), 1);
+  // Its server side declares no settings, and has no client side.
+  EXPECT_THROW(Server("server", with_auth("verified_plain", {{"user", "bob=b"}})), UsageError);
+  EXPECT_THROW(Client("server", with_auth("verified_plain", {})), UsageError);
+}
+
 }  // namespace
 }  // namespace pseud::test

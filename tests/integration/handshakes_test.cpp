@@ -33,7 +33,7 @@ struct Policy {
 };
 
 // A server backend made of the toolkit, as a user would write it.
-class ToolkitServer final : public AuthBackend {
+class ToolkitServer final : public ServerAuth {
  public:
   explicit ToolkitServer(Policy& policy) : policy_(policy) {}
   void configure(AuthHost& host) override {
@@ -49,8 +49,6 @@ class ToolkitServer final : public AuthBackend {
     policy_.gate = nullptr;
     gate_.reset();
   }
-  bool authenticates_connections() const noexcept override { return true; }
-  bool is_authenticated(const Connection& from) override { return !from.zap_user_id.empty(); }
 
  private:
   Policy& policy_;
@@ -66,9 +64,9 @@ Policy*& current_policy() {
 struct Service {
   explicit Service(Policy& policy) {
     static const bool registered = [] {
-      register_auth_backend("toolkit_test", [](PeerRole, const Settings&) -> std::unique_ptr<AuthBackend> {
-        return std::make_unique<ToolkitServer>(*current_policy());
-      });
+      register_auth_backend("toolkit_test", {.server = [](const Settings&) {
+                              return std::make_unique<ToolkitServer>(*current_policy());
+                            }});
       return true;
     }();
     (void)registered;

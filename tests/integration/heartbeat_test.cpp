@@ -345,7 +345,8 @@ class JoinAndGone : public ::testing::TestWithParam<std::string> {};
 INSTANTIATE_TEST_SUITE_P(Heartbeats, JoinAndGone, ::testing::Values("noop", "liveness"));
 
 TEST_P(JoinAndGone, ClientJoinsOnceAndIsGoneOnceAfterACleanStop) {
-  const BackendChoice heartbeat{GetParam(), liveness_settings()};
+  // "noop" takes no settings (an unknown one is refused).
+  const BackendChoice heartbeat{GetParam(), GetParam() == "liveness" ? liveness_settings() : Settings{}};
   const std::string routing_id = "joiner-" + GetParam();
   auto events = std::make_shared<PeerEvents>();
   auto client_events = std::make_shared<PeerEvents>();

@@ -107,9 +107,12 @@ inline ProcessOptions parse_process_options(const ProgramInfo& program, int argc
 // PeerOptions with the heartbeat backend and settings of `options`.
 inline pseud::PeerOptions peer_options(const ProcessOptions& options) {
   pseud::PeerOptions peer;
-  peer.heartbeat = {options.heartbeat,
-                    {{"interval_ms", std::to_string(options.interval_ms)},
-                     {"liveness", std::to_string(options.liveness)}}};
+  peer.heartbeat.name = options.heartbeat;
+  // Only "liveness" takes these: a backend refuses settings it does not know.
+  if (options.heartbeat == "liveness") {
+    peer.heartbeat.settings = {{"interval_ms", std::to_string(options.interval_ms)},
+                               {"liveness", std::to_string(options.liveness)}};
+  }
   return peer;
 }
 
