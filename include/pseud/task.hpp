@@ -18,6 +18,7 @@
 /// thread while it waits; its call counts as an open ReplyChannel (see
 /// reply_channel.hpp) until it answers.
 
+#include <atomic>
 #include <condition_variable>
 #include <coroutine>
 #include <exception>
@@ -40,21 +41,32 @@ class TaskPromiseBase {
  public:
   std::suspend_always initial_suspend() const noexcept { return {}; }
 
-  // Hands the thread straight to whoever awaited the task (symmetric
-  // transfer: a chain of tasks that finish at once does not grow the stack).
+  // The awaiter starts the task inline and suspends only if it has not
+  // finished by then; of the task's end and the awaiter's suspension, the
+  // second continues the awaiter. So a task that finishes at once never
+  // resumes anything from inside itself, and a loop of such awaits does not
+  // grow the stack (symmetric transfer would need tail calls, which builds
+  // without optimisation, sanitizers included, do not make).
   struct FinalAwaiter {
     bool await_ready() const noexcept { return false; }
     template <class Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) const noexcept {
-      const std::coroutine_handle<> next = finished.promise().continuation_;
-      return next ? next : std::noop_coroutine();
+      TaskPromiseBase& promise = finished.promise();
+      if (promise.second_.exchange(true, std::memory_order_acq_rel)) return promise.continuation_;
+      return std::noop_coroutine();  // the awaiter is still starting it and goes on by itself
     }
     void await_resume() const noexcept {}
   };
   FinalAwaiter final_suspend() const noexcept { return {}; }
 
   void unhandled_exception() noexcept { error_ = std::current_exception(); }
-  void continue_with(std::coroutine_handle<> awaiting) noexcept { continuation_ = awaiting; }
+
+  /// Starts the task for `awaiting`; false when it finished already.
+  bool start_for(std::coroutine_handle<> awaiting, std::coroutine_handle<> self) {
+    continuation_ = awaiting;
+    self.resume();
+    return !second_.exchange(true, std::memory_order_acq_rel);
+  }
 
  protected:
   void rethrow_if_failed() const {
@@ -64,6 +76,7 @@ class TaskPromiseBase {
  private:
   std::coroutine_handle<> continuation_;
   std::exception_ptr error_;
+  std::atomic<bool> second_{false};
 };
 
 template <class T>
@@ -121,10 +134,7 @@ class [[nodiscard]] Task {
     struct Awaiter {
       std::coroutine_handle<promise_type> task;
       bool await_ready() const noexcept { return task.done(); }
-      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
-        task.promise().continue_with(awaiting);
-        return task;
-      }
+      bool await_suspend(std::coroutine_handle<> awaiting) const { return task.promise().start_for(awaiting, task); }
       T await_resume() const { return task.promise().take(); }
     };
     if (!handle_) detail::throw_moved_from_task();
