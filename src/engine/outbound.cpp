@@ -116,13 +116,16 @@ bool Engine::try_direct_reply(ReplyCommand& reply) {
 }
 
 void Engine::deliver_reply(ReplyCommand&& reply) {
-  if (on_engine_thread()) {
-    // From a handler, or a completion running outside the lock.
-    const auto relock = guard_.engine_reenter();
+  if (on_engine_thread() && guard_.engine_holds()) {
+    // From a handler: the engine thread holds the lock already.
     if (stopping_) return;
     send_handler_reply(reply.routing_id, reply.id, reply.type, std::move(reply.body), reply.received);
     return;
   }
+  // Another thread, or a completion running with the lock released (a
+  // coroutine handler that goes on after a co_call): the caller holds the
+  // reply sink's lock, and the engine takes the two the other way round, so
+  // only try the engine's.
   if (!try_direct_reply(reply)) queue_.push(std::move(reply));
 }
 

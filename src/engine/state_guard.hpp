@@ -60,6 +60,10 @@ class StateGuard {
     return lock;
   }
 
+  /// Whether the engine thread holds the lock now (false inside engine_wait
+  /// and engine_release_while). Engine thread only.
+  bool engine_holds() const noexcept { return hold_.owns_lock(); }
+
   // --- Any other thread --------------------------------------------------
 
   /// The lock if the engine is waiting or running a completion; an empty
