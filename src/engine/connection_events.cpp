@@ -21,6 +21,7 @@ void Engine::drain_monitor() {
     std::uint32_t value;
     std::memcpy(&kind, event.data(), sizeof kind);
     std::memcpy(&value, static_cast<const char*>(event.data()) + sizeof kind, sizeof value);
+    if (kind == ZMQ_EVENT_ACCEPTED) malformed_.reopened(static_cast<int>(value));
     if (kind == ZMQ_EVENT_DISCONNECTED) {
       malformed_.closed(static_cast<int>(value), Clock::now());
       if (role_ == PeerRole::client) connections_.closed(static_cast<int>(value));  // a server's: below

@@ -20,7 +20,7 @@ bool MalformedLimiter::count(int fd, std::string_view sender, std::uint64_t epoc
   if (tally != nullptr && tally->cut_until) return false;  // within a cut's grace: attribution is unsure
   if (tally == nullptr || tally->who.routing_id != sender || tally->who.epoch != epoch) {
     // Another connection than the one counted so far: count afresh.
-    tally = &(tallies_[fd] = Tally{Offender{std::string(sender), epoch}, now, 0, std::nullopt});
+    tally = &(tallies_[fd] = Tally{Offender{std::string(sender), epoch}, now, 0, std::nullopt, false});
   }
   if (now - tally->window_start >= std::chrono::seconds(1)) {
     tally->window_start = now;
@@ -39,6 +39,7 @@ void MalformedLimiter::mark_cut(int fd, Offender offender, Clock::time_point now
   Tally& tally = tallies_[fd];
   tally.who = std::move(offender);
   tally.cut_until = now + (closed ? Clock::duration(cut_grace) : Clock::duration(cut_lifetime));
+  tally.closed = closed;
 }
 
 bool MalformedLimiter::from_cut_connection(int fd, std::string_view sender, Clock::time_point now) {
@@ -54,6 +55,12 @@ void MalformedLimiter::closed(int fd, Clock::time_point now) noexcept {
     return;
   }
   it->second.cut_until = std::min(*it->second.cut_until, now + Clock::duration(cut_grace));
+  it->second.closed = true;
+}
+
+void MalformedLimiter::reopened(int fd) noexcept {
+  auto it = tallies_.find(fd);
+  if (it != tallies_.end() && it->second.cut_until && it->second.closed) tallies_.erase(it);
 }
 
 }  // namespace pseud::detail

@@ -6,11 +6,13 @@
 // only. At most one entry per descriptor number.
 //
 // libzmq hands over what a connection had queued even after it reported the
-// connection closed, stamped with the old descriptor number, which a new
-// connection may have by then. So a cut is remembered for a short grace after
-// the close (cut_grace): its routing id on that number is dropped meanwhile,
-// and nothing on that number counts towards a new cut. A new connection of
-// the offender on that number is deaf for that long; any other is served.
+// connection closed, stamped with the old descriptor number. So a cut is
+// remembered after the close, until libzmq reports a new connection on that
+// number (or cut_grace passes): meanwhile its routing id on that number is
+// dropped, and nothing there counts towards a new cut. From the new
+// connection on, the number counts afresh: an offender that reconnects at
+// once is cut again after `limit` messages, as before, rather than flooding
+// unchecked through the grace.
 
 #include <chrono>
 #include <cstdint>
@@ -51,6 +53,8 @@ class MalformedLimiter {
   bool from_cut_connection(int fd, std::string_view sender, Clock::time_point now);
   /// The connection on `fd` closed (DISCONNECTED).
   void closed(int fd, Clock::time_point now) noexcept;
+  /// A new connection has `fd` (ACCEPTED): a closed cut there is over.
+  void reopened(int fd) noexcept;
   bool empty() const noexcept { return tallies_.empty(); }
 
  private:
@@ -59,6 +63,7 @@ class MalformedLimiter {
     Clock::time_point window_start{};
     std::uint32_t count = 0;
     std::optional<Clock::time_point> cut_until;  // set once cut
+    bool closed = false;                         // a cut whose connection closed
   };
 
   /// The tally on `fd`, forgotten first if it is a cut whose time is over.

@@ -89,6 +89,21 @@ TEST(MalformedLimiter, WhatTheOffenderHadQueuedIsDroppedForAGraceAfterItsClose) 
   EXPECT_EQ(messages_until_cut(limiter, 7, "peer", 2, after), 3) << "a new connection on 7 counts afresh";
 }
 
+TEST(MalformedLimiter, ANewConnectionOnTheNumberEndsAClosedCut) {
+  MalformedLimiter limiter(2);
+  const auto t0 = Clock::now();
+  ASSERT_EQ(messages_until_cut(limiter, 7, "peer", 1, t0), 3);
+  limiter.mark_cut(7, *limiter.offender(7), t0, false);
+  limiter.reopened(7);  // not closed yet: an ACCEPTED for 7 cannot be about it
+  EXPECT_TRUE(limiter.from_cut_connection(7, "peer", t0));
+  limiter.closed(7, t0);
+  EXPECT_TRUE(limiter.from_cut_connection(7, "peer", t0 + 1ms)) << "leftovers before the new connection";
+  limiter.reopened(7);  // ACCEPTED: the offender's new connection counts afresh
+  EXPECT_FALSE(limiter.from_cut_connection(7, "peer", t0 + 2ms));
+  EXPECT_TRUE(limiter.empty());
+  EXPECT_EQ(messages_until_cut(limiter, 7, "peer", 2, t0 + 2ms), 3) << "and is cut again past the limit";
+}
+
 TEST(MalformedLimiter, ACutWhoseCloseIsNeverReportedIsForgottenInTime) {
   MalformedLimiter limiter(1);
   const auto t0 = Clock::now();
