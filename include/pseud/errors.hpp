@@ -50,6 +50,13 @@ class PeerStoppedError : public Error {
   using Error::Error;
 };
 
+/// A discovery backend (etcd) could not be reached or answered what pseud++
+/// cannot use; the message names the backend and what failed.
+class DiscoveryError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A peer sent a reply this library cannot decode.
 class ProtocolError : public Error {
  public:
