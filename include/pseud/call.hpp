@@ -21,6 +21,10 @@ struct CallOptions {
   /// Wait (until the deadline) for a connection instead of failing at once
   /// when the destination is not connected.
   bool wait_for_ready = false;
+  /// Running the function twice does no harm: a ServiceClient may then send
+  /// the call to another instance after the first was lost with the call in
+  /// its hands (otherwise that is OutcomeUnknownError).
+  bool idempotent = false;
 };
 
 /// The outcome of a call, for the callback form. `get()` returns the value or

@@ -44,6 +44,14 @@ class PeerGoneError : public PeerUnreachableError {
   using PeerUnreachableError::PeerUnreachableError;
 };
 
+/// A ServiceClient's call was delivered to an instance that was then lost
+/// before it answered: the call may or may not have run. It was not sent to
+/// another instance because it is not marked CallOptions::idempotent.
+class OutcomeUnknownError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// The local peer was stopped before the call completed, or is stopped.
 class PeerStoppedError : public Error {
  public:

@@ -24,6 +24,7 @@
 #include "pseud/auth.hpp"
 #include "pseud/call.hpp"
 #include "pseud/caller.hpp"
+#include "pseud/detail/call_forms.hpp"
 #include "pseud/detail/engine_thread.hpp"
 #include "pseud/detail/outgoing_call.hpp"
 #include "pseud/errors.hpp"
@@ -166,11 +167,18 @@ class Peer {
 /// A peer that binds and is addressed by its name (its ZMQ routing id).
 class Server : public Peer {
  public:
-  /// Throws UsageError for an empty name.
+  /// Throws UsageError for an empty name, or an instance id holding '@' or '/'.
   explicit Server(std::string name, PeerOptions options = {});
 
-  /// The name clients address this server by.
-  const std::string& name() const noexcept { return routing_id(); }
+  /// The service name clients address this server by.
+  const std::string& name() const noexcept { return name_; }
+  /// This instance's id (PeerOptions::instance); empty without one.
+  const std::string& instance() const noexcept { return instance_; }
+
+ private:
+  Server(std::string name, std::string instance, PeerOptions options);
+  std::string name_;
+  std::string instance_;
 };
 
 /// A peer that connects to a server known by name.
@@ -264,33 +272,16 @@ class CallAwaitable {
 
 template <class R, class... A>
 R Target::call(std::string_view function, A&&... args) {
-  if (detail::on_any_engine_thread()) {
-    detail::refuse_on_engine_thread("call('" + std::string(function) + "')",
-                                    "make the handler a coroutine (return pseud::Task<T>) and co_await co_call, use "
-                                    "async_call, or register the calling handler with RpcOptions{.blocking = true}");
-  }
-  detail::OutgoingCall call = detail::pack_call(destination_, function, std::forward<A>(args)...);
-  auto waiter = std::make_shared<detail::ReplyWaiter>();
-  call.on_reply = [waiter](msgpack::object_handle* reply, std::exception_ptr error) { waiter->set(reply, error); };
-  peer_->submit(std::move(call));
-  return waiter->template take<R>();  // the conversion runs here, on the caller's thread
+  detail::refuse_blocking_call(function);
+  // The conversion runs on the caller's thread.
+  return detail::wait_for_reply<R>([this](detail::OutgoingCall c) { peer_->submit(std::move(c)); },
+                                   detail::pack_call(destination_, function, std::forward<A>(args)...));
 }
 
 template <class R, class... A>
 std::future<R> Target::async_call(std::string_view function, A&&... args) {
-  auto promise = std::make_shared<std::promise<R>>();
-  std::future<R> future = promise->get_future();
-  async_call<R>(
-      [promise](Result<R> result) {
-        if (!result.ok()) return promise->set_exception(result.error());
-        if constexpr (std::is_void_v<R>) {
-          promise->set_value();
-        } else {
-          promise->set_value(std::move(result).get());
-        }
-      },
-      function, std::forward<A>(args)...);
-  return future;
+  return detail::future_of_reply<R>([this](detail::OutgoingCall c) { peer_->submit(std::move(c)); },
+                                    detail::pack_call(destination_, function, std::forward<A>(args)...));
 }
 
 template <class R, class Callback, class... A>

@@ -23,6 +23,11 @@ namespace pseud {
 struct PeerInfo {
   std::string routing_id;
   std::string user_id;  ///< the authenticated user; empty without authentication
+  /// A client's server: the routing id the server announces for itself (its
+  /// name, or "<name>@<instance>"), learned from its first message; empty
+  /// before that, and over inproc. The client addresses it as `routing_id`
+  /// (the server's name) either way.
+  std::string announced_routing_id{};
 };
 
 /// Settings of one peer.
@@ -112,6 +117,12 @@ struct PeerOptions {
   std::function<PredicateArgs(const Caller&)> predicate_arguments{};
   /// Client only: the ZMQ routing id to present; empty is anonymous (as pseud).
   std::string routing_id{};
+  /// Server only: this instance's id among the servers of one name (one per
+  /// process or host, e.g. "eu-1"). The routing id is then "<name>@<instance>",
+  /// so that a client connected to several instances reaches each one; a
+  /// pseud++ Client connecting to one still calls it by the plain name. Empty
+  /// (the default): the routing id is the name, as Python pseud expects.
+  std::string instance{};
   /// Called on the engine's ROUTER socket before any bind or connect, to set
   /// options this struct does not cover (HWMs, TCP keepalive, ZAP domain...).
   std::function<void(zmq::socket_ref)> configure_socket{};

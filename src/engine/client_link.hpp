@@ -56,6 +56,8 @@ class ClientLink {
   std::optional<Clock::time_point> next_check() const noexcept;
   /// Endpoints that showed no sign of reconnecting by `now`: the engine reconnects them by hand.
   std::vector<std::string> take_stalled(Clock::time_point now);
+  /// A stalled endpoint the engine could not reconnect yet: check it again later.
+  void check_again(const std::string& endpoint, Clock::time_point now) { checks_[endpoint] = now + reconnect_check_delay; }
 
   /// The text for a failed attempt on `endpoint` (a ZMQ_EVENT_* value).
   std::string reason(const std::string& endpoint, int event) const;

@@ -76,6 +76,12 @@ void Engine::on_server_event(int event, int value, const std::string& endpoint) 
 
 void Engine::reconnect_stalled_endpoints() {
   for (const std::string& endpoint : link_.take_stalled(Clock::now())) {
+    if (endpoint == aliased_endpoint_ && !alias_is_free()) {
+      // Its pipe still lives: libzmq has not given up on it after all, or is
+      // still taking it down (connecting under the alias now would abort).
+      link_.check_again(endpoint, Clock::now());
+      continue;
+    }
     log(LogLevel::info, "pseud: reconnecting to ", endpoint, " (libzmq gave up on it)");
     router_touched_ = true;
     enable_ipv6_for(endpoint);
@@ -85,11 +91,29 @@ void Engine::reconnect_stalled_endpoints() {
       // Already gone from libzmq's side: connecting again is all that is needed.
     }
     try {
-      router_.connect(endpoint);
+      connect_router(endpoint, true);
     } catch (const zmq::error_t& e) {
       log(LogLevel::error, "pseud: cannot reconnect to ", endpoint, ": ", e.what());
     }
   }
+}
+
+void Engine::connect_router(const std::string& endpoint, bool reconnecting) {
+  // A client's first connection is known locally by the server's name,
+  // whatever routing id the server announces ("name@instance" for an
+  // instance): calls to the name reach it without configuring ids. One
+  // connection only: libzmq aborts on a second one under an alias in use
+  // (a stalled endpoint is reconnected under it once alias_is_free()).
+  const bool aliased =
+      role_ == PeerRole::client && (aliased_endpoint_.empty() || (reconnecting && aliased_endpoint_ == endpoint));
+  if (aliased) router_.set(zmq::sockopt::connect_routing_id, server_name_);
+  router_.connect(endpoint);
+  if (aliased) aliased_endpoint_ = endpoint;
+}
+
+bool Engine::alias_is_free() {
+  // Only a HEARTBEAT, harmless to any pseud peer, could go out if it is not.
+  return send_raw(server_name_, {}, wire::MessageType::heartbeat, {}) == EHOSTUNREACH;
 }
 
 void Engine::close_silent_connections(Clock::time_point now) {

@@ -258,7 +258,7 @@ void Engine::process(Command& command) {
           try {
             router_touched_ = true;
             enable_ipv6_for(c.endpoint);
-            router_.connect(c.endpoint);
+            connect_router(c.endpoint, false);
             link_.connecting();
             c.done.set_value();
           } catch (const zmq::error_t& e) {

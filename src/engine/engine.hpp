@@ -179,6 +179,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void on_client_event(int event, const std::string& endpoint);
   void on_server_event(int event, int value, const std::string& endpoint);
   void reconnect_stalled_endpoints();
+  void connect_router(const std::string& endpoint, bool reconnecting);
+  bool alias_is_free();
   void close_silent_connections(Clock::time_point now);
   std::string failure_reason(const std::string& endpoint, int event) const;
 
@@ -265,6 +267,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::optional<std::chrono::milliseconds> sweep_interval_;
   Clock::time_point next_sweep_{};
   ClientLink link_{server_name_, options_.fail_fast};  // client: the link to its server
+  std::string aliased_endpoint_;  // client: the connection addressed as server_name_ (connect_router)
   PeerTable peers_;
   ConnectionTable connections_;                      // server: every accepted connection, by descriptor
   std::optional<std::chrono::milliseconds> silence_limit_;  // from the heartbeat backend

@@ -199,6 +199,13 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
     is_req = socket_type && std::string_view(socket_type) == "REQ";
   }
   note_peer(message.routing_id, user, current_fd_, type == wire::MessageType::heartbeat, is_req);
+  if (role_ == PeerRole::client) {
+    // The server's own routing id ("name@instance"), which the alias of connect_router() hides.
+    if (PeerTable::Peer* server = peers_.find(message.routing_id); server && !server->announced) {
+      const char* announced = zmq_msg_gets(last.handle(), "Identity");
+      peers_.announce(*server, announced ? std::string_view(announced) : std::string_view{});
+    }
+  }
   if (message.form == wire::Form::probe) return;  // a connecting peer's greeting: nothing to answer
   switch (type) {
     case wire::MessageType::work:

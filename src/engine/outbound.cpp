@@ -246,7 +246,15 @@ void Engine::fail_calls_to(std::string_view routing_id, bool only_parked, Failur
   for (const MessageId& id : doomed) {
     // A completion run before may have cancelled or completed this one.
     if (const PendingCall* call = calls_.find(id)) {
-      complete(id, nullptr, make_failure(kind, "call to '" + call->function + "': " + why));
+      std::string text = "call to '" + call->function + "': " + why;
+      Failure failure = kind;
+      if (kind == Failure::gone) {
+        // A parked call never left: say so, and let it count as undelivered (safe to send elsewhere).
+        const bool sent = !call->parked_body.has_value();
+        text += sent ? " before the reply arrived; the call may or may not have run" : "; the call was never sent";
+        if (!sent) failure = Failure::unreachable;
+      }
+      complete(id, nullptr, make_failure(failure, std::move(text)));
     }
   }
 }

@@ -48,8 +48,7 @@ void Engine::peer_gone(std::string_view routing_id, std::string_view reason) {
   heartbeat_->handle_timeout(*this, *state);
   log(LogLevel::info, "pseud: peer '", printable(state->routing_id), "' is gone: ", reason);
   fail_calls_to(state->routing_id, false, Failure::gone,
-                "peer " + in_quotes(printable(state->routing_id)) + " is gone (" + std::string(reason) +
-                    ") before the reply arrived; the call may or may not have run");
+                "peer " + in_quotes(printable(state->routing_id)) + " is gone (" + std::string(reason) + ")");
   if (options_.on_peer_gone) {
     try {
       options_.on_peer_gone(PeerInfo{state->routing_id, state->user_id}, std::string(reason));

@@ -32,6 +32,14 @@ PeerTable::Peer& PeerTable::join(std::string_view routing_id, const std::string&
   return it->second;
 }
 
+void PeerTable::announce(Peer& peer, std::string_view announced_routing_id) {
+  peer.announced = true;
+  std::lock_guard lock(mirror_mutex_);
+  if (auto it = mirror_.find(peer.state.routing_id); it != mirror_.end()) {
+    it->second.announced_routing_id.assign(announced_routing_id);
+  }
+}
+
 void PeerTable::speaks_through(Peer& peer, int fd) {
   if (fd < 0 || fd == peer.fd) return;
   disown(peer.fd, peer.state.routing_id);

@@ -35,6 +35,7 @@ class PeerTable {
   struct Peer {
     PeerState state;
     int fd = -1;  // the connection's descriptor, to match disconnect events (-1: none known)
+    bool announced = false;  // the routing id it announces was looked up (see announce)
   };
 
   /// The peer with `routing_id`, or null.
@@ -42,6 +43,8 @@ class PeerTable {
   const Peer* find(std::string_view routing_id) const noexcept;
   /// Adds a peer first heard from `now`; it must not be in the table.
   Peer& join(std::string_view routing_id, const std::string& user, bool may_ping, Clock::time_point now);
+  /// The routing id `peer` announces for itself (a client's server, known locally by another).
+  void announce(Peer& peer, std::string_view announced_routing_id);
   /// `peer` now speaks through `fd`.
   void speaks_through(Peer& peer, int fd);
   /// Removes the peer, its descriptor, the user routes to it, and remembers it gone until now + gone_memory.

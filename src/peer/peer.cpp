@@ -80,12 +80,40 @@ bool Peer::on_engine_thread() const noexcept { return engine_->on_engine_thread(
 
 void Peer::submit(detail::OutgoingCall call) { engine_->submit(std::move(call)); }
 
+namespace {
+
+std::string instance_routing_id(const std::string& name, const std::string& instance) {
+  if (instance.empty()) return name;
+  if (instance.find_first_of("@/") != std::string::npos) {
+    throw UsageError("instance id '" + instance + "' must not hold '@' or '/' (it becomes part of the routing id '" +
+                     name + "@<instance>' and of discovery keys)");
+  }
+  return name + "@" + instance;
+}
+
+}  // namespace
+
 Server::Server(std::string name, PeerOptions options)
-    : Peer(PeerRole::server, require_name(std::move(name), "a Server needs a non-empty name"), std::string(),
-           options) {}
+    : Server(require_name(std::move(name), "a Server needs a non-empty name"), options.instance, options) {}
+
+Server::Server(std::string name, std::string instance, PeerOptions options)
+    : Peer(PeerRole::server, instance_routing_id(name, instance), std::string(), options),
+      name_(std::move(name)),
+      instance_(std::move(instance)) {}
+
+namespace {
+
+const PeerOptions& client_options(const PeerOptions& options) {
+  if (!options.instance.empty()) {
+    throw UsageError("PeerOptions::instance is for servers; a client presents PeerOptions::routing_id");
+  }
+  return options;
+}
+
+}  // namespace
 
 Client::Client(std::string server_name, PeerOptions options)
-    : Peer(PeerRole::client, options.routing_id,
+    : Peer(PeerRole::client, client_options(options).routing_id,
            require_name(server_name, "a Client needs the name of the server it calls"), options),
       server_(*this, std::move(server_name)) {}
 

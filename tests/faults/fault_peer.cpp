@@ -2,14 +2,16 @@
 // the fault tests that kill and restart a server or run peers in network
 // namespaces (through `ip netns exec`).
 //
-//   fault_peer server [--endpoint E] [options]       (binds E, default tcp://127.0.0.1:*)
+//   fault_peer server [--endpoint E] [--instance ID] [options]
+//                                                    (binds E, default tcp://127.0.0.1:*)
 //   fault_peer client ENDPOINT [--routing-id ID] [options]
 //
 // options: --heartbeat noop|liveness, --interval-ms N, --liveness L,
 //          --require-heartbeats true|false, --serve-blocking-seconds S
 //
-// Both serve ping() -> "pong", echo(x) -> x and sleep(seconds) -> seconds
-// (blocking; writes "sleeping" when it starts, returns early at exit).
+// Both serve ping() -> "pong", echo(x) -> x, server_instance() -> the
+// instance id ("" without one) and sleep(seconds) -> seconds (blocking;
+// writes "sleeping" when it starts, returns early at exit).
 // stdout, one line each:
 //   server: "endpoint E" once bound;  client: "ready" once a ping got its reply
 //   "joined ID" and "gone ID REASON" as peers come and go (ID printable or hex)
@@ -41,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 
 const ProgramInfo program{
     "fault_peer",
-    "usage: fault_peer server [--endpoint E] [options]\n"
+    "usage: fault_peer server [--endpoint E] [--instance ID] [options]\n"
     "       fault_peer client ENDPOINT [--routing-id ID] [options]\n"
     "options: --heartbeat noop|liveness --interval-ms N --liveness L --require-heartbeats true|false\n"
     "         --serve-blocking-seconds S\n"};
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
     first = 3;
   }
   std::string routing_id;
+  std::string instance;
   std::string require_heartbeats = "false";
   const ProcessOptions parsed =
       parse_process_options(program, argc, argv, first, [&](std::string_view option, const char* value) {
@@ -129,6 +132,8 @@ int main(int argc, char** argv) {
           endpoint = value;
         } else if (option == "--routing-id" && is_client) {
           routing_id = value;
+        } else if (option == "--instance" && !is_client) {
+          instance = value;
         } else if (option == "--require-heartbeats") {
           require_heartbeats = value;
         } else {
@@ -142,6 +147,7 @@ int main(int argc, char** argv) {
     pseud::PeerOptions options = peer_options(parsed);
     if (parsed.heartbeat == "liveness") options.heartbeat.settings.add("require_heartbeats", require_heartbeats);
     options.routing_id = routing_id;
+    options.instance = instance;
     options.on_peer_joined = [](const pseud::PeerInfo& peer) { write_line("joined " + printable(peer.routing_id)); };
     options.on_peer_gone = [](const pseud::PeerInfo& peer, const std::string& reason) {
       write_line("gone " + printable(peer.routing_id) + " " + one_line(reason));
@@ -154,6 +160,7 @@ int main(int argc, char** argv) {
     }
     peer->register_rpc("ping", [] { return std::string("pong"); });
     peer->register_rpc("echo", [](const std::string& text) { return text; });
+    peer->register_rpc("server_instance", [instance] { return instance; });
     peer->register_rpc("sleep", sleep_handler(shutdown, parsed.serve_blocking_seconds), {.blocking = true});
     if (is_client) {
       auto& client = static_cast<pseud::Client&>(*peer);

@@ -1,0 +1,27 @@
+#include "service/failover.hpp"
+
+#include "pseud/errors.hpp"
+
+namespace pseud::detail {
+
+AfterAttempt after_attempt(const std::exception_ptr& error, bool idempotent) {
+  if (!error) return AfterAttempt::finish;
+  const AfterAttempt lost = idempotent ? AfterAttempt::try_another : AfterAttempt::outcome_unknown;
+  try {
+    std::rethrow_exception(error);
+  } catch (const PeerGoneError&) {
+    return lost;  // sent, then the instance went: it may have run
+  } catch (const PeerUnreachableError&) {
+    return AfterAttempt::try_another;  // never delivered (no route, refused handshake, gone before sending)
+  } catch (const PeerStoppedError&) {
+    return lost;  // the instance's connection was dropped (it left discovery) with the call in flight
+  } catch (const RemoteError& remote) {
+    // Refused unrun: the peer is stopping or not serving, or this caller is over its budget there.
+    const bool unrun = remote.name() == "UnavailableError" || remote.name() == "OverloadedError";
+    return unrun ? AfterAttempt::try_another : AfterAttempt::finish;
+  } catch (...) {
+    return AfterAttempt::finish;  // timeouts, cancellation, conversion: the caller's to see
+  }
+}
+
+}  // namespace pseud::detail
