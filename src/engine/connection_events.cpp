@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/engine.hpp"
@@ -27,11 +28,75 @@ void Engine::drain_monitor() {
       if (role_ == PeerRole::client) connections_.closed(static_cast<int>(value));  // a server's: below
     }
     if (role_ == PeerRole::client) {
+      if (is_own_connection(kind, static_cast<int>(value), address.to_string())) continue;
       on_client_event(kind, address.to_string());
     } else {
       on_server_event(kind, static_cast<int>(value), address.to_string());
     }
   }
+}
+
+namespace {
+
+// Whether the TCP connection `fd` is connected to itself: nothing listened on
+// a local port of the kernel's ephemeral range, and the reconnection was
+// given that very port as its source (a "self-connect").
+bool connected_to_itself(int fd) {
+  sockaddr_storage local{}, peer{};
+  socklen_t local_size = sizeof local, peer_size = sizeof peer;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0 ||
+      ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) {
+    return false;
+  }
+  if (local.ss_family != AF_INET && local.ss_family != AF_INET6) return false;
+  return local_size == peer_size && std::memcmp(&local, &peer, local_size) == 0;
+}
+
+}  // namespace
+
+bool Engine::is_own_connection(int event, int fd, const std::string& endpoint) {
+  // The client would handshake with itself and call itself as its server.
+  // libzmq reports a connection as CONNECTED (its descriptor), then its
+  // handshake (no descriptor), then DISCONNECTED (its descriptor).
+  auto known = std::find(self_connected_fds_.begin(), self_connected_fds_.end(), fd);
+  if (event == ZMQ_EVENT_CONNECTED) {
+    if (known == self_connected_fds_.end()) {
+      if (!connected_to_itself(fd)) return false;
+      ::shutdown(fd, SHUT_RDWR);  // libzmq sees the error and reconnects
+      // Each is forgotten at its DISCONNECTED; the bound only matters if libzmq never reports one.
+      if (self_connected_fds_.size() == 16) self_connected_fds_.erase(self_connected_fds_.begin());
+      self_connected_fds_.push_back(fd);
+      log(LogLevel::info, "pseud: a connection to ", endpoint,
+          " was connected to itself (nothing listens there and the kernel gave it that port); closed it");
+    }
+    self_connected_endpoint_ = endpoint;
+    return true;
+  }
+  if (event == ZMQ_EVENT_DISCONNECTED) {
+    if (fd == verified_fd_) verified_fd_ = -1;
+    if (known == self_connected_fds_.end()) return false;
+    self_connected_fds_.erase(known);
+    if (self_connected_endpoint_ == endpoint) self_connected_endpoint_.clear();
+    return true;
+  }
+  // Its handshake says nothing about the server.
+  return !self_connected_endpoint_.empty() && endpoint == self_connected_endpoint_;
+}
+
+bool Engine::from_verified_connection() {
+  // Once per connection: its traffic can arrive before its CONNECTED event is read.
+  if (std::find(self_connected_fds_.begin(), self_connected_fds_.end(), current_fd_) != self_connected_fds_.end()) {
+    return false;
+  }
+  if (!connected_to_itself(current_fd_)) {
+    verified_fd_ = current_fd_;
+    return true;
+  }
+  ::shutdown(current_fd_, SHUT_RDWR);
+  if (self_connected_fds_.size() == 16) self_connected_fds_.erase(self_connected_fds_.begin());
+  self_connected_fds_.push_back(current_fd_);  // its CONNECTED event is still to come
+  log(LogLevel::info, "pseud: a connection to its server was connected to itself; closed it");
+  return false;
 }
 
 void Engine::on_client_event(int event, const std::string& endpoint) {

@@ -176,6 +176,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
 
   // connection_events.cpp: the socket monitor
   void drain_monitor();
+  bool is_own_connection(int event, int fd, const std::string& endpoint);
+  bool from_verified_connection();
   void on_client_event(int event, const std::string& endpoint);
   void on_server_event(int event, int value, const std::string& endpoint);
   void reconnect_stalled_endpoints();
@@ -268,6 +270,9 @@ class Engine final : private AuthHost, private HeartbeatHost {
   Clock::time_point next_sweep_{};
   ClientLink link_{server_name_, options_.fail_fast};  // client: the link to its server
   std::string aliased_endpoint_;  // client: the connection addressed as server_name_ (connect_router)
+  std::vector<int> self_connected_fds_;  // client: TCP connections to itself, closed (is_own_connection)
+  std::string self_connected_endpoint_;  // client: ... the endpoint of the last one, until it is reported closed
+  int verified_fd_ = -1;          // client: the connection last found not to be to itself
   PeerTable peers_;
   ConnectionTable connections_;                      // server: every accepted connection, by descriptor
   std::optional<std::chrono::milliseconds> silence_limit_;  // from the heartbeat backend

@@ -132,6 +132,9 @@ void Engine::handle_frames(std::size_t count, std::size_t total) {
   current_fd_ = zmq_msg_get(last.handle(), ZMQ_SRCFD);
   if (current_fd_ >= 0 && role_ == PeerRole::server) connections_.spoke(current_fd_);
   if (!malformed_.empty() && comes_from_cut_connection(sender)) return;
+  if (role_ == PeerRole::client && current_fd_ >= 0 && current_fd_ != verified_fd_ && !from_verified_connection()) {
+    return;  // our own message, come back over a connection to ourselves
+  }
   if (count > frames_.size()) {
     note_malformed();
     log(LogLevel::warning, "pseud: dropped a ", count, "-frame message from '", printable(sender),

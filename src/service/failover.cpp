@@ -24,4 +24,17 @@ AfterAttempt after_attempt(const std::exception_ptr& error, bool idempotent) {
   }
 }
 
+bool instance_lost(const std::exception_ptr& error) {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const PeerUnreachableError&) {
+    return true;
+  } catch (const PeerStoppedError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace pseud::detail

@@ -66,6 +66,9 @@ bool ServiceCore::add_instance(std::string key, std::string endpoint, std::strin
 
   PeerOptions peer = options_.peer;
   peer.parent_registry = &registry_;
+  // A call that finds its instance gone (between the pick and the send) fails
+  // at once, unsent, and moves on, instead of waiting in a reconnecting pipe.
+  peer.fail_fast = true;
   Instance* raw = instance.get();  // the client dies first: Instance owns it
   peer.on_peer_joined = [this, raw, user = options_.peer.on_peer_joined](const PeerInfo& info) {
     raw->alive.store(true, std::memory_order_release);
@@ -264,6 +267,8 @@ void ServiceCore::attempt_done(const std::shared_ptr<CallAttempt>& attempt, cons
     if (stopping_) error = std::make_exception_ptr(PeerStoppedError(
         "call to '" + attempt->call.function + "': the ServiceClient of '" + service_ + "' is stopped"));
   }
+  // Out of the picks now: its client says so too, but only after failing its calls.
+  if (instance_lost(error)) instance->alive.store(false, std::memory_order_release);
   switch (after_attempt(error, attempt->call.options.idempotent)) {
     case AfterAttempt::finish:
       return finish(attempt, nullptr, std::move(error));

@@ -43,6 +43,16 @@ TEST(AfterAttempt, OnlyUnrunCallsMoveUnlessIdempotent) {
   EXPECT_EQ(after_attempt(error(CancelledError("stop")), true), AfterAttempt::finish);
 }
 
+TEST(AfterAttempt, OnlyConnectionFailuresTakeAnInstanceOutOfThePicks) {
+  EXPECT_TRUE(instance_lost(error(PeerGoneError("gone"))));
+  EXPECT_TRUE(instance_lost(error(PeerUnreachableError("no route"))));
+  EXPECT_TRUE(instance_lost(error(PeerStoppedError("closed"))));
+  EXPECT_FALSE(instance_lost(error(OverloadedError("busy"))));  // it lives: only this call moves
+  EXPECT_FALSE(instance_lost(error(RemoteError("UnavailableError", "stopping"))));
+  EXPECT_FALSE(instance_lost(error(TimeoutError("late"))));
+  EXPECT_FALSE(instance_lost(nullptr));
+}
+
 TEST(VersionRange, PlainVersionMeansSameMajorAtLeastThat) {
   const VersionRange range("1.2");
   EXPECT_TRUE(range.contains("1.2"));
