@@ -43,6 +43,13 @@ class CallAwaitable;
 /// visible to the caller (names its predicates refuse are left out).
 inline constexpr std::string_view introspection_function = "pseud.inspect";
 
+/// The function every peer answers with "SERVING" or "NOT_SERVING" for a
+/// service (its one parameter, `service`, defaults to "": the peer as a
+/// whole); an unknown service gets ServiceNotFoundError. See Peer::set_health.
+inline constexpr std::string_view health_function = "pseud.health";
+inline constexpr std::string_view health_serving = "SERVING";
+inline constexpr std::string_view health_not_serving = "NOT_SERVING";
+
 /// Calls addressed to one peer: a server's name, or a client's routing id or
 /// User-Id. Obtained from Peer::send_to() or Client::server().
 class Target {
@@ -84,6 +91,7 @@ class Target {
 
 namespace detail {
 class Engine;
+class HealthTable;
 struct PeerAccess;
 }  // namespace detail
 
@@ -131,6 +139,17 @@ class Peer {
   /// close without lingering. Returns within a second; idempotent.
   void stop();
 
+  /// Declares what pseud.health answers for `service`: "" (or this peer's
+  /// own name) is the peer as a whole, and while it is not serving, no
+  /// service is. Any other name is a service of the application: at most
+  /// 1024 of them, each at most 255 bytes (UsageError beyond). Ignored once
+  /// stop(grace) began: everything is NOT_SERVING from then on.
+  void set_health(std::string service, bool serving);
+
+  /// What pseud.health answers for `service` now: true for SERVING.
+  /// Throws ServiceNotFoundError for a service this peer does not know.
+  bool health(std::string_view service = {}) const;
+
   /// True once stop() was called.
   bool stopped() const noexcept;
 
@@ -151,6 +170,7 @@ class Peer {
 
  private:
   void register_introspection();
+  void register_health();
   // Hands a packed call to the engine: the call forms' machinery, not an API.
   void submit(detail::OutgoingCall call);
   friend class Target;
@@ -160,6 +180,7 @@ class Peer {
 
   std::string routing_id_;
   Registry registry_;
+  std::unique_ptr<detail::HealthTable> health_;
   std::unique_ptr<detail::Engine> engine_;
 };
 
