@@ -92,6 +92,7 @@ class Target {
 namespace detail {
 class Engine;
 class HealthTable;
+class StopSequence;
 struct PeerAccess;
 }  // namespace detail
 
@@ -139,6 +140,25 @@ class Peer {
   /// close without lingering. Returns within a second; idempotent.
   void stop();
 
+  /// Stops gracefully: every service turns NOT_SERVING; new requests are
+  /// refused unrun with UnavailableError (pseud.health and pseud.inspect
+  /// still answer); the on_stopping hooks run; requests already accepted
+  /// (on workers, queued, behind a ReplyChannel or a coroutine) get their
+  /// replies sent; then the peer stops as stop() does, leaving the replies
+  /// what is left of `grace` to leave. When `grace` runs out first it stops
+  /// anyway: what is unanswered is lost (PeerStats::abandoned_at_stop).
+  /// Blocks for at most about grace + 1 s (plus what the hooks take).
+  /// Harmless when stopping or stopped already (a second call waits for the
+  /// first). Throws UsageError on any peer's engine thread.
+  void stop(std::chrono::milliseconds grace);
+
+  /// Runs `hook` on the thread of stop(grace), once new requests are
+  /// refused and before the sockets close, in the order hooks were added:
+  /// the place to withdraw a discovery registration, so that callers stop
+  /// choosing this peer while it can still tell them UnavailableError.
+  /// Its time counts against the grace. At most 64 hooks (UsageError beyond).
+  void on_stopping(std::function<void()> hook);
+
   /// Declares what pseud.health answers for `service`: "" (or this peer's
   /// own name) is the peer as a whole, and while it is not serving, no
   /// service is. Any other name is a service of the application: at most
@@ -181,6 +201,7 @@ class Peer {
   std::string routing_id_;
   Registry registry_;
   std::unique_ptr<detail::HealthTable> health_;
+  std::unique_ptr<detail::StopSequence> stop_sequence_;
   std::unique_ptr<detail::Engine> engine_;
 };
 

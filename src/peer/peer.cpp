@@ -5,6 +5,7 @@
 #include "engine/engine.hpp"
 #include "peer/health_table.hpp"
 #include "peer/introspection.hpp"
+#include "peer/stop_sequence.hpp"
 #include "pseud/backends.hpp"
 
 namespace pseud {
@@ -53,6 +54,7 @@ Peer::Peer(PeerRole role, std::string routing_id, std::string server_name, const
                                              registry_, std::move(auth), std::move(heartbeat));
   register_introspection();
   register_health();
+  stop_sequence_ = std::make_unique<detail::StopSequence>();
 }
 
 void Peer::register_introspection() {
