@@ -377,7 +377,8 @@ void Engine::shut_down() {
   // channel, a reply not sent yet. What a graceful stop could not wait for.
   if (const std::size_t unanswered = in_flight_->count(); unanswered > 0) {
     counters_.abandoned_at_stop.fetch_add(unanswered, std::memory_order_relaxed);
-    log(LogLevel::warning, "pseud: stopped with ", unanswered, " accepted request(s) unanswered; their callers get no reply");
+    log(LogLevel::warning, "pseud: stopped with ", unanswered,
+        " accepted request(s) unanswered; their callers get no reply (a longer grace in stop(grace) waits for them)");
   }
   defer_gate_->close();  // password checks still running deliver nothing from now on
   reply_sink_->close();  // nor do reply channels still open

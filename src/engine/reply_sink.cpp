@@ -59,7 +59,8 @@ ReplyState::~ReplyState() {
   // engine let go of it while a handler it ran was still unwinding).
   if (!replied_) {
     replied_ = true;
-    sink_->send(ReplyCommand{caller_.routing_id, id_, wire::MessageType::error, nack_body(), received_, std::move(hold_)});
+    sink_->send(
+        ReplyCommand{caller_.routing_id, id_, wire::MessageType::error, nack_body(), received_, std::move(hold_)});
     sink_->release(caller_.routing_id);
   }
 }

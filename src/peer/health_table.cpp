@@ -18,8 +18,8 @@ bool HealthTable::is_own(std::string_view service) const {
 
 void HealthTable::set(std::string_view service, bool serving) {
   if (service.size() > max_name_size) {
-    throw UsageError("set_health: the service name is " + std::to_string(service.size()) + " bytes, over the limit of " +
-                     std::to_string(max_name_size) + "; use a shorter name");
+    throw UsageError("set_health: the service name is " + std::to_string(service.size()) +
+                     " bytes, over the limit of " + std::to_string(max_name_size) + "; use a shorter name");
   }
   std::lock_guard lock(mutex_);
   if (stopping_) return;
