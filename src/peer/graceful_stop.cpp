@@ -2,6 +2,7 @@
 // new requests refused, the on_stopping hooks, the accepted requests
 // answered (engine: stop_after_draining), the sockets closed.
 
+#include <algorithm>
 #include <mutex>
 
 #include "engine/engine.hpp"
