@@ -136,6 +136,14 @@ class OverloadedError : public RemoteError {
       : RemoteError("OverloadedError", std::move(message), std::move(traceback)) {}
 };
 
+/// The peer is stopping (Peer::stop with a grace period) or not serving:
+/// the call did not run; safe to retry elsewhere.
+class UnavailableError : public RemoteError {
+ public:
+  explicit UnavailableError(std::string message, std::string traceback = {})
+      : RemoteError("UnavailableError", std::move(message), std::move(traceback)) {}
+};
+
 /// The remote peer refused to authenticate this caller.
 class UnauthorizedError : public RemoteError {
  public:

@@ -44,6 +44,13 @@ class CallAwaitable;
 /// visible to the caller (names its predicates refuse are left out).
 inline constexpr std::string_view introspection_function = "pseud.inspect";
 
+/// The function every peer answers with "SERVING" or "NOT_SERVING" for a
+/// service (its one parameter, `service`, defaults to "": the peer as a
+/// whole); an unknown service gets ServiceNotFoundError. See Peer::set_health.
+inline constexpr std::string_view health_function = "pseud.health";
+inline constexpr std::string_view health_serving = "SERVING";
+inline constexpr std::string_view health_not_serving = "NOT_SERVING";
+
 /// Calls addressed to one peer: a server's name, or a client's routing id or
 /// User-Id. Obtained from Peer::send_to() or Client::server().
 class Target {
@@ -85,6 +92,8 @@ class Target {
 
 namespace detail {
 class Engine;
+class HealthTable;
+class StopSequence;
 struct PeerAccess;
 }  // namespace detail
 
@@ -132,6 +141,36 @@ class Peer {
   /// close without lingering. Returns within a second; idempotent.
   void stop();
 
+  /// Stops gracefully: every service turns NOT_SERVING; new requests are
+  /// refused unrun with UnavailableError (pseud.health and pseud.inspect
+  /// still answer); the on_stopping hooks run; requests already accepted
+  /// (on workers, queued, behind a ReplyChannel or a coroutine) get their
+  /// replies sent; then the peer stops as stop() does, leaving the replies
+  /// what is left of `grace` to leave. When `grace` runs out first it stops
+  /// anyway: what is unanswered is lost (PeerStats::abandoned_at_stop).
+  /// Blocks for at most about grace + 1 s (plus what the hooks take).
+  /// Harmless when stopping or stopped already (a second call waits for the
+  /// first). Throws UsageError on any peer's engine thread.
+  void stop(std::chrono::milliseconds grace);
+
+  /// Runs `hook` on the thread of stop(grace), once new requests are
+  /// refused and before the sockets close, in the order hooks were added:
+  /// the place to withdraw a discovery registration, so that callers stop
+  /// choosing this peer while it can still tell them UnavailableError.
+  /// Its time counts against the grace. At most 64 hooks (UsageError beyond).
+  void on_stopping(std::function<void()> hook);
+
+  /// Declares what pseud.health answers for `service`: "" (or this peer's
+  /// own name) is the peer as a whole, and while it is not serving, no
+  /// service is. Any other name is a service of the application: at most
+  /// 1024 of them, each at most 255 bytes (UsageError beyond). Ignored once
+  /// stop(grace) began: everything is NOT_SERVING from then on.
+  void set_health(std::string service, bool serving);
+
+  /// What pseud.health answers for `service` now: true for SERVING.
+  /// Throws ServiceNotFoundError for a service this peer does not know.
+  bool health(std::string_view service = {}) const;
+
   /// True once stop() was called.
   bool stopped() const noexcept;
 
@@ -152,6 +191,7 @@ class Peer {
 
  private:
   void register_introspection();
+  void register_health();
   // Hands a packed call to the engine: the call forms' machinery, not an API.
   void submit(detail::OutgoingCall call);
   friend class Target;
@@ -161,6 +201,8 @@ class Peer {
 
   std::string routing_id_;
   Registry registry_;
+  std::unique_ptr<detail::HealthTable> health_;
+  std::unique_ptr<detail::StopSequence> stop_sequence_;
   std::unique_ptr<detail::Engine> engine_;
 };
 

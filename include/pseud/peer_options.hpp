@@ -148,6 +148,8 @@ struct PeerStats {
   std::uint64_t dropped_after_cut = 0;   ///< messages a closed connection had queued, dropped unread
   std::uint64_t silent_connections_cut = 0;  ///< connections closed for sending nothing (see handshake_timeout)
   std::uint64_t overloaded_requests = 0;     ///< requests refused unrun with OverloadedError
+  std::uint64_t refused_stopping = 0;        ///< requests refused unrun with UnavailableError: the peer was stopping
+  std::uint64_t abandoned_at_stop = 0;       ///< accepted requests still unanswered when the peer stopped (their replies are lost)
   std::size_t pending_calls = 0;         ///< calls waiting for a reply now
   // Logins checked by password (the plain and untrusted_curve backends), or refused unchecked:
   std::uint64_t auth_checks = 0;              ///< password checks run

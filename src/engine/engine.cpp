@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -89,7 +90,25 @@ Engine::~Engine() { stop(); }
 
 void Engine::stop() {
   if (!stop_requested_.exchange(true)) queue_.push(StopCommand{});
+  in_flight_->interrupt();  // a graceful stop waiting for replies stops waiting
   if (on_engine_thread()) return;  // stop() from a handler: the destructor joins
+  std::call_once(joined_, [this] {
+    if (thread_.joinable()) thread_.join();
+  });
+}
+
+void Engine::refuse_new_work(std::vector<std::string> still_answered) {
+  if (refusing_.load(std::memory_order_acquire)) return;
+  still_answered_ = std::move(still_answered);
+  refusing_.store(true, std::memory_order_release);
+}
+
+void Engine::stop_after_draining(Clock::time_point deadline) {
+  // Replies still to come (from workers, reply channels, coroutines) reach
+  // the engine, which sends them, until every accepted request is answered.
+  in_flight_->wait_idle(deadline);
+  const auto left = std::chrono::floor<std::chrono::milliseconds>(deadline - Clock::now());
+  if (!stop_requested_.exchange(true)) queue_.push(StopCommand{std::max(left, std::chrono::milliseconds(0))});
   std::call_once(joined_, [this] {
     if (thread_.joinable()) thread_.join();
   });
@@ -158,6 +177,8 @@ PeerStats Engine::stats() const {
   s.misdirected_replies = counters_.misdirected_replies.load();
   s.silent_connections_cut = counters_.silent_connections_cut.load();
   s.overloaded_requests = counters_.overloaded_requests.load();
+  s.refused_stopping = counters_.refused_stopping.load();
+  s.abandoned_at_stop = counters_.abandoned_at_stop.load();
   s.oversize_messages = counters_.oversize_messages.load();
   s.unroutable_replies = counters_.unroutable_replies.load();
   s.expired_replies = counters_.expired_replies.load();
@@ -215,6 +236,7 @@ void Engine::run() {
           log(LogLevel::error, "pseud: a command failed on the engine thread: ", e.what());
         }
       }
+      batch.clear();  // what the commands hold (a request's hold, a task's captures) goes now
     }
     if (stopping_) break;
     if (router_unread_ || router_touched_ || (fds[0].revents & POLLIN)) drain_router();
@@ -237,6 +259,7 @@ void Engine::process(Command& command) {
           if (auto failed = start_call(c)) deliver(failed->on_reply, failed->function, nullptr, failed->error);
         } else if constexpr (std::is_same_v<T, ReplyCommand>) {
           send_handler_reply(c.routing_id, c.id, c.type, std::move(c.body), c.received);
+          c.hold.reset();  // sent: the request is answered
         } else if constexpr (std::is_same_v<T, CancelCommand>) {
           complete(c.id, nullptr, failure<CancelledError>("the call was cancelled"));
         } else if constexpr (std::is_same_v<T, BindCommand>) {
@@ -264,8 +287,9 @@ void Engine::process(Command& command) {
           } catch (const zmq::error_t& e) {
             c.done.set_exception(failure<Error>("cannot connect to " + c.endpoint + ": " + e.what()));
           }
-        } else {
+        } else if constexpr (std::is_same_v<T, StopCommand>) {
           stopping_ = true;
+          linger_at_stop_ = c.linger;
         }
       },
       command);
@@ -349,6 +373,13 @@ void Engine::fire_deadlines() {
 }
 
 void Engine::shut_down() {
+  // Accepted and not answered: running or queued on a worker, an open reply
+  // channel, a reply not sent yet. What a graceful stop could not wait for.
+  if (const std::size_t unanswered = in_flight_->count(); unanswered > 0) {
+    counters_.abandoned_at_stop.fetch_add(unanswered, std::memory_order_relaxed);
+    log(LogLevel::warning, "pseud: stopped with ", unanswered,
+        " accepted request(s) unanswered; their callers get no reply (a longer grace in stop(grace) waits for them)");
+  }
   defer_gate_->close();  // password checks still running deliver nothing from now on
   reply_sink_->close();  // nor do reply channels still open
   const auto stopped = failure<PeerStoppedError>("the peer was stopped before the reply arrived");
@@ -369,6 +400,8 @@ void Engine::shut_down() {
   auth_->stop();
   zmq_socket_monitor(router_.handle(), nullptr, 0);
   monitor_.close();
+  // A graceful stop leaves the replies it sent the rest of its grace to get out.
+  router_.set(zmq::sockopt::linger, static_cast<int>(linger_at_stop_.count()));
   router_.close();
 }
 

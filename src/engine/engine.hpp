@@ -28,6 +28,7 @@
 #include "engine/command_queue.hpp"
 #include "engine/connection_table.hpp"
 #include "engine/handler_errors.hpp"
+#include "engine/in_flight.hpp"
 #include "engine/malformed_limiter.hpp"
 #include "engine/message_id.hpp"
 #include "engine/outbox.hpp"
@@ -66,6 +67,7 @@ struct ReplyCommand {
   wire::MessageType type;
   pseud::detail::WireBuffer body;
   std::chrono::steady_clock::time_point received;  // when the request arrived
+  RequestHold hold;  // the request, until this reply is sent (see in_flight.hpp)
 };
 struct CancelCommand {
   MessageId id;
@@ -81,7 +83,9 @@ struct ConnectCommand {
 struct TaskCommand {
   std::function<void()> run;
 };
-struct StopCommand {};
+struct StopCommand {
+  std::chrono::milliseconds linger{0};  // how long replies handed to libzmq may still take to leave
+};
 using Command =
     std::variant<CallCommand, ReplyCommand, CancelCommand, BindCommand, ConnectCommand, TaskCommand, StopCommand>;
 
@@ -118,6 +122,13 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void submit(OutgoingCall&& call);
   void cancel(const MessageId& id) noexcept;
   void stop();
+  /// From now on refuses new requests, unrun, with UnavailableError, except
+  /// calls to `still_answered` (the peer's health and introspection). Any thread; once.
+  void refuse_new_work(std::vector<std::string> still_answered);
+  /// Waits (at most until `deadline`) for the requests already accepted to
+  /// be answered, then stops; replies handed to libzmq get what is left of
+  /// the time to leave. Not from the engine thread.
+  void stop_after_draining(Clock::time_point deadline);
   bool stopped() const noexcept { return stop_requested_.load(); }
   bool on_engine_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
   PeerStats stats() const;
@@ -127,7 +138,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   struct Counters {
     std::atomic<std::uint64_t> calls_sent{0}, replies_received{0}, requests_handled{0}, dropped_replies{0},
         malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0}, connections_cut{0},
-        dropped_after_cut{0}, misdirected_replies{0}, silent_connections_cut{0}, overloaded_requests{0};
+        dropped_after_cut{0}, misdirected_replies{0}, silent_connections_cut{0}, overloaded_requests{0},
+        refused_stopping{0}, abandoned_at_stop{0};
   };
 
   // engine.cpp: lifecycle, the loop, commands, timers
@@ -169,6 +181,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void send_handler_reply(std::string_view routing_id, std::string_view id, wire::MessageType type,
                           pseud::detail::WireBuffer&& body, Clock::time_point received);
   void send_error(std::string_view routing_id, std::string_view id, std::string_view name, std::string_view message);
+  /// True (having answered UnavailableError) when the peer stops gracefully and `function` is not still answered.
+  bool refuse_while_stopping(std::string_view rid, std::string_view id, std::string_view function);
   /// The routing id to send to `destination`, empty when nobody may receive it.
   std::string resolve(const std::string& destination) const;
   bool routes_only_to_users() const noexcept;
@@ -195,6 +209,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void offload_work(std::string_view rid, std::string_view id, const std::string& user);
   void refuse_undecodable(std::string_view rid, std::string_view id, wire::BodyError error);
   std::shared_ptr<RequestBudget::Ticket> admit(std::string_view rid, std::string_view id, std::size_t bytes);
+  /// `ticket` is set for a request admitted before it was decoded (offload_work):
+  /// accepted already, it runs even if the peer began stopping meanwhile.
   void dispatch_work(std::string_view rid, std::string_view id, const std::string& user, msgpack::object_handle handle,
                      std::size_t body_size, std::shared_ptr<RequestBudget::Ticket> ticket);
   void handle_reply(const wire::Envelope& envelope, const std::string& user);
@@ -256,6 +272,11 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::shared_ptr<ReplySink> reply_sink_;
   std::shared_ptr<const HandlerErrors> handler_errors_;  // shared with the reply channels
   std::shared_ptr<security::CheckPool> check_pool_;  // the process's, once a check was deferred
+  // Requests accepted and not answered yet, for a graceful stop; shared with their holds.
+  std::shared_ptr<InFlightRequests> in_flight_ = std::make_shared<InFlightRequests>();
+  // Set once by refuse_new_work; still_answered_ is written before refusing_ is, and never after.
+  std::atomic<bool> refusing_{false};
+  std::vector<std::string> still_answered_;
 
   // Engine state, below, under the guard: see state_guard.hpp for who may
   // touch it from which thread.
@@ -280,6 +301,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::array<zmq::message_t, 6> frames_;
   zmq::message_t overflow_frame_;
   bool stopping_ = false;
+  std::chrono::milliseconds linger_at_stop_{0};  // from the StopCommand
 
   Counters counters_;
   std::atomic<bool> stop_requested_{false};

@@ -36,6 +36,8 @@ inline zmq::message_t to_message(pseud::detail::WireBuffer&& buffer) {
 
 /// The ERROR class of a request refused unrun for its caller's budget (OverloadedError).
 inline constexpr std::string_view overloaded_error_name = "OverloadedError";
+/// The ERROR class of a request refused unrun because the peer is stopping (UnavailableError).
+inline constexpr std::string_view unavailable_error_name = "UnavailableError";
 
 inline std::string in_quotes(std::string_view text) { return "'" + std::string(text) + "'"; }
 

@@ -34,6 +34,7 @@ struct BlockingJob {
   std::string id;
   std::chrono::steady_clock::time_point received;
   std::shared_ptr<RequestBudget::Ticket> ticket;  // its share of the caller's budget, until it ran
+  RequestHold hold;  // the request, until its reply is sent (a graceful stop waits for it)
 };
 
 // Bodies this large are decoded off the engine thread.
@@ -267,10 +268,12 @@ void Engine::offload_work(std::string_view rid, std::string_view id, const std::
   // thread, and the engine goes on with other peers. What waits there is
   // bounded by the request budget, which refuses at once, unread, a body
   // that does not fit: a flood of them costs the engine next to nothing.
+  if (refuse_while_stopping(rid, id, {})) return;  // the name is unread yet: no health check is this large
   auto ticket = admit(rid, id, frames_[5].size());
   if (!ticket) return;
   auto body = std::make_shared<zmq::message_t>(std::move(frames_[5]));
-  auto job = [this, body, ticket, rid = std::string(rid), id = std::string(id), user]() mutable {
+  auto job = [this, body, ticket, hold = in_flight_->hold(), rid = std::string(rid), id = std::string(id),
+              user]() mutable {
     // Weighed before it is decoded: values take one msgpack::object each, and
     // the strings are copied once more.
     const std::string_view bytes(body->data<char>(), body->size());
@@ -279,7 +282,7 @@ void Engine::offload_work(std::string_view rid, std::string_view id, const std::
     auto unpacked = fits ? wire::unpack_body(bytes) : decltype(wire::unpack_body(bytes)){wire::BodyError::empty};
     body.reset();  // the decoded values own copies of their bytes
     auto result = std::make_shared<decltype(unpacked)>(std::move(unpacked));
-    auto next = [this, result, ticket, rid, id, user, fits]() mutable {
+    auto next = [this, result, ticket, hold, rid, id, user, fits]() mutable {
       current_fd_ = -1;  // no longer the message just read: nothing to count against a descriptor
       if (!fits) {
         counters_.overloaded_requests.fetch_add(1, std::memory_order_relaxed);
@@ -306,6 +309,7 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
     return;
   }
   const wire::WorkBody& work = std::get<wire::WorkBody>(decoded);
+  if (!ticket && refuse_while_stopping(rid, id, work.name)) return;
 
   Caller caller{std::string(rid), user, {}};
   try {
@@ -333,14 +337,15 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
     if (!ticket) ticket = admit(rid, id, body_size + decoded_size(handle.get()) + work_overhead);
     if (!ticket) return;
     auto job = std::make_shared<BlockingJob>(BlockingJob{std::move(handle), work, std::move(caller), std::move(route),
-                                                         std::string(id), received, std::move(ticket)});
+                                                         std::string(id), received, std::move(ticket),
+                                                         in_flight_->hold()});
     const bool queued = pool_.post([this, job] {
       wire::MessageType type;
       pseud::detail::WireBuffer body;
       const bool by_channel = run_handler(job->route, job->work, job->caller, job->id, job->received, type, body);
       job->ticket.reset();
       if (by_channel) return;
-      ReplyCommand reply{job->caller.routing_id, job->id, type, std::move(body), job->received};
+      ReplyCommand reply{job->caller.routing_id, job->id, type, std::move(body), job->received, std::move(job->hold)};
       if (!try_direct_reply(reply)) queue_.push(std::move(reply));
     });
     (void)queued;  // not queued: stopping, and the request goes with the pool's queue
@@ -359,18 +364,19 @@ namespace {
 // the engine to tell it how the handler ended.
 class ChannelOpener final : public ReplyOpener {
  public:
-  ChannelOpener(ReplySink& sink, const std::shared_ptr<const Route>& route, const Caller& caller, std::string_view id,
-                std::chrono::steady_clock::time_point received) noexcept
-      : sink_(sink), route_(route), caller_(caller), id_(id), received_(received) {}
+  ChannelOpener(ReplySink& sink, InFlightRequests& in_flight, const std::shared_ptr<const Route>& route,
+                const Caller& caller, std::string_view id, std::chrono::steady_clock::time_point received) noexcept
+      : sink_(sink), in_flight_(in_flight), route_(route), caller_(caller), id_(id), received_(received) {}
   ReplyChannel open() override {
     if (state_) throw UsageError("a call has one ReplyChannel");
-    state_ = sink_.open(route_, caller_, std::string(id_), received_);
+    state_ = sink_.open(route_, caller_, std::string(id_), received_, in_flight_.hold());
     return ReplyChannel(state_);
   }
   const std::shared_ptr<ReplyState>& state() const noexcept { return state_; }
 
  private:
   ReplySink& sink_;
+  InFlightRequests& in_flight_;
   const std::shared_ptr<const Route>& route_;
   const Caller& caller_;
   std::string_view id_;
@@ -384,7 +390,7 @@ bool Engine::run_handler(const std::shared_ptr<const Route>& route, const wire::
                          std::string_view id, Clock::time_point received, wire::MessageType& type,
                          pseud::detail::WireBuffer& body) const {
   Packer packer(body);
-  ChannelOpener opener(*reply_sink_, route, caller, id, received);
+  ChannelOpener opener(*reply_sink_, *in_flight_, route, caller, id, received);
   const Invocation call{work, &caller, &opener};
   std::exception_ptr raised;
   try {

@@ -316,6 +316,18 @@ void Engine::send_handler_reply(std::string_view routing_id, std::string_view id
   send_reply(routing_id, id, type, std::move(body));
 }
 
+bool Engine::refuse_while_stopping(std::string_view rid, std::string_view id, std::string_view function) {
+  if (!refusing_.load(std::memory_order_acquire)) return false;
+  for (const std::string& answered : still_answered_) {
+    if (answered == function) return false;
+  }
+  counters_.refused_stopping.fetch_add(1, std::memory_order_relaxed);
+  const std::string what = function.empty() ? std::string("the request") : in_quotes(printable(function));
+  send_error(rid, id, unavailable_error_name,
+             "the peer is stopping: " + what + " was not run; safe to retry on another instance");
+  return true;
+}
+
 void Engine::send_error(std::string_view routing_id, std::string_view id, std::string_view name,
                         std::string_view message) {
   pseud::detail::WireBuffer body;

@@ -7,7 +7,7 @@
 namespace pseud::detail {
 
 std::shared_ptr<ReplyState> ReplySink::open(std::shared_ptr<const Route> route, const Caller& caller, std::string id,
-                                            std::chrono::steady_clock::time_point received) {
+                                            std::chrono::steady_clock::time_point received, RequestHold hold) {
   {
     std::lock_guard lock(mutex_);
     std::size_t& mine = open_[caller.routing_id];
@@ -21,7 +21,8 @@ std::shared_ptr<ReplyState> ReplySink::open(std::shared_ptr<const Route> route, 
     ++mine;
     ++total_;
   }
-  return std::make_shared<ReplyState>(shared_from_this(), std::move(route), caller, std::move(id), received);
+  return std::make_shared<ReplyState>(shared_from_this(), std::move(route), caller, std::move(id), received,
+                                      std::move(hold));
 }
 
 void ReplySink::send(ReplyCommand&& reply) {
@@ -58,7 +59,8 @@ ReplyState::~ReplyState() {
   // engine let go of it while a handler it ran was still unwinding).
   if (!replied_) {
     replied_ = true;
-    sink_->send(ReplyCommand{caller_.routing_id, id_, wire::MessageType::error, nack_body(), received_});
+    sink_->send(
+        ReplyCommand{caller_.routing_id, id_, wire::MessageType::error, nack_body(), received_, std::move(hold_)});
     sink_->release(caller_.routing_id);
   }
 }
@@ -109,7 +111,7 @@ bool ReplyState::replied() const {
 void ReplyState::send_locked(wire::MessageType type, WireBuffer&& body) {
   replied_ = true;
   sink_->release(caller_.routing_id);
-  sink_->send(ReplyCommand{caller_.routing_id, id_, type, std::move(body), received_});
+  sink_->send(ReplyCommand{caller_.routing_id, id_, type, std::move(body), received_, std::move(hold_)});
 }
 
 }  // namespace pseud::detail

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "engine/handler_errors.hpp"
+#include "engine/in_flight.hpp"
 #include "pseud/caller.hpp"
 #include "pseud/detail/wire_buffer.hpp"
 #include "pseud/registry.hpp"
@@ -31,10 +32,11 @@ class ReplySink : public std::enable_shared_from_this<ReplySink> {
             std::size_t max_total)
       : deliver_(std::move(deliver)), errors_(std::move(errors)), max_per_caller_(max_per_caller), max_total_(max_total) {}
 
-  /// A channel for call `id` from `caller` to `route`'s function. Throws
-  /// OverloadedError when the caller, or all callers together, hold too many open channels.
+  /// A channel for call `id` from `caller` to `route`'s function, holding
+  /// `hold` (the request, for a graceful stop) until its answer is sent.
+  /// Throws OverloadedError when the caller, or all callers together, hold too many open channels.
   std::shared_ptr<ReplyState> open(std::shared_ptr<const Route> route, const Caller& caller, std::string id,
-                                   std::chrono::steady_clock::time_point received);
+                                   std::chrono::steady_clock::time_point received, RequestHold hold = {});
   /// Hands an answer to the engine, or drops it once closed.
   void send(ReplyCommand&& reply);
   /// The engine stops: answers are dropped from now on.
@@ -65,9 +67,9 @@ class ReplySink : public std::enable_shared_from_this<ReplySink> {
 class ReplyState {
  public:
   ReplyState(std::shared_ptr<ReplySink> sink, std::shared_ptr<const Route> route, Caller caller, std::string id,
-             std::chrono::steady_clock::time_point received)
+             std::chrono::steady_clock::time_point received, RequestHold hold = {})
       : sink_(std::move(sink)), route_(std::move(route)), caller_(std::move(caller)), id_(std::move(id)),
-        received_(received) {}
+        received_(received), hold_(std::move(hold)) {}
   ~ReplyState();
   ReplyState(const ReplyState&) = delete;
   ReplyState& operator=(const ReplyState&) = delete;
@@ -92,6 +94,7 @@ class ReplyState {
   const Caller caller_;
   const std::string id_;
   const std::chrono::steady_clock::time_point received_;
+  RequestHold hold_;  // goes with the answer, to the engine
   mutable std::mutex mutex_;
   bool replied_ = false;
   bool handler_running_ = true;

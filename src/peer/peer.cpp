@@ -3,7 +3,9 @@
 #include "pseud/peer.hpp"
 
 #include "engine/engine.hpp"
+#include "peer/health_table.hpp"
 #include "peer/introspection.hpp"
+#include "peer/stop_sequence.hpp"
 #include "pseud/backends.hpp"
 
 namespace pseud {
@@ -51,6 +53,8 @@ Peer::Peer(PeerRole role, std::string routing_id, std::string server_name, const
   engine_ = std::make_unique<detail::Engine>(role, routing_id_, std::move(server_name), with_context(options),
                                              registry_, std::move(auth), std::move(heartbeat));
   register_introspection();
+  register_health();
+  stop_sequence_ = std::make_unique<detail::StopSequence>();
 }
 
 void Peer::register_introspection() {

@@ -79,6 +79,9 @@ std::exception_ptr remote_exception(wire::ErrorBody&& body) {
   if (body.name == "OverloadedError") {
     return std::make_exception_ptr(OverloadedError(std::move(body.message), std::move(body.traceback)));
   }
+  if (body.name == "UnavailableError") {
+    return std::make_exception_ptr(UnavailableError(std::move(body.message), std::move(body.traceback)));
+  }
   if (body.name == "Nack") {
     return std::make_exception_ptr(Nack(std::move(body.message), std::move(body.traceback)));
   }

@@ -70,7 +70,7 @@ TEST(Introspection, FunctionsThePredicatesRefuseAreLeftOut) {
   EXPECT_EQ(listing.count("secret"), 0u);
   EXPECT_EQ(listing.at("shared"),
             R"({"name":"shared","doc":"","params":[{"name":"flag","type":"bool"}],"args":false,"kwargs":false})");
-  EXPECT_EQ(listing.size(), 6u);  // add, unnamed, collect, later, shared, pseud.inspect
+  EXPECT_EQ(listing.size(), 7u);  // add, unnamed, collect, later, shared, pseud.inspect, pseud.health
 }
 
 // What a pseud v1 client that knows only {name, doc} reads still reads.

@@ -123,6 +123,8 @@ TEST(ExceptionMapping, ErrorBodiesBecomeTypedExceptions) {
   EXPECT_THROW(std::rethrow_exception(detail::remote_exception({"ServiceNotFoundError", "f", ""})),
                ServiceNotFoundError);
   EXPECT_THROW(std::rethrow_exception(detail::remote_exception({"UnauthorizedError", "no", ""})), UnauthorizedError);
+  EXPECT_THROW(std::rethrow_exception(detail::remote_exception({"UnavailableError", "stopping", ""})),
+               UnavailableError);
   try {
     std::rethrow_exception(detail::remote_exception({"CustomError", "mine", "tb"}));
   } catch (const ServiceNotFoundError&) {
