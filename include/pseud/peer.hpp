@@ -188,6 +188,8 @@ class Peer {
 
  protected:
   Peer(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options);
+  /// pseud.health also answers for `name` as for the peer as a whole (an instance's service name).
+  void answer_health_as(std::string name);
 
  private:
   void register_introspection();

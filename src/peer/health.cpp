@@ -31,6 +31,8 @@ void Peer::register_health() {
        .raises = {raises<ServiceNotFoundError>()}});
 }
 
+void Peer::answer_health_as(std::string name) { health_->add_own_name(std::move(name)); }
+
 void Peer::set_health(std::string service, bool serving) { health_->set(service, serving); }
 
 bool Peer::health(std::string_view service) const {

@@ -103,7 +103,9 @@ Server::Server(std::string name, PeerOptions options)
 Server::Server(std::string name, std::string instance, PeerOptions options)
     : Peer(PeerRole::server, instance_routing_id(name, instance), std::string(), options),
       name_(std::move(name)),
-      instance_(std::move(instance)) {}
+      instance_(std::move(instance)) {
+  if (!instance_.empty()) answer_health_as(name_);
+}
 
 namespace {
 

@@ -15,10 +15,10 @@ AfterAttempt after_attempt(const std::exception_ptr& error, bool idempotent) {
     return AfterAttempt::try_another;  // never delivered (no route, refused handshake, gone before sending)
   } catch (const PeerStoppedError&) {
     return lost;  // the instance's connection was dropped (it left discovery) with the call in flight
-  } catch (const RemoteError& remote) {
-    // Refused unrun: the peer is stopping or not serving, or this caller is over its budget there.
-    const bool unrun = remote.name() == "UnavailableError" || remote.name() == "OverloadedError";
-    return unrun ? AfterAttempt::try_another : AfterAttempt::finish;
+  } catch (const UnavailableError&) {
+    return AfterAttempt::try_another;  // refused unrun: the instance is stopping
+  } catch (const OverloadedError&) {
+    return AfterAttempt::try_another;  // refused unrun: this caller is over its budget there
   } catch (...) {
     return AfterAttempt::finish;  // timeouts, cancellation, conversion: the caller's to see
   }
@@ -32,6 +32,8 @@ bool instance_lost(const std::exception_ptr& error) {
     return true;
   } catch (const PeerStoppedError&) {
     return true;
+  } catch (const UnavailableError&) {
+    return true;  // it is stopping (Peer::stop with a grace): it takes no new call
   } catch (...) {
     return false;
   }

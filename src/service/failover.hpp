@@ -16,8 +16,9 @@ enum class AfterAttempt {
 /// CallOptions::idempotent. A lost instance's call moves only when idempotent.
 AfterAttempt after_attempt(const std::exception_ptr& error, bool idempotent);
 
-/// Whether `error` says the instance's connection is down (not merely that
-/// it refused the call): it is then out of the picks until it joins again.
+/// Whether `error` says the instance's connection is down or that it is
+/// stopping (not merely that it is busy): it is then out of the picks until
+/// it joins again.
 bool instance_lost(const std::exception_ptr& error);
 
 }  // namespace pseud::detail

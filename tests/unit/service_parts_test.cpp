@@ -30,7 +30,7 @@ TEST(AfterAttempt, OnlyUnrunCallsMoveUnlessIdempotent) {
   // Never delivered, or refused unrun: another instance may take it.
   EXPECT_EQ(after_attempt(error(PeerUnreachableError("no route")), false), AfterAttempt::try_another);
   EXPECT_EQ(after_attempt(error(HandshakeError("bad key")), false), AfterAttempt::try_another);
-  EXPECT_EQ(after_attempt(error(RemoteError("UnavailableError", "stopping")), false), AfterAttempt::try_another);
+  EXPECT_EQ(after_attempt(error(UnavailableError("stopping")), false), AfterAttempt::try_another);
   EXPECT_EQ(after_attempt(error(OverloadedError("busy")), false), AfterAttempt::try_another);
   // Delivered, then the instance was lost: it may have run.
   EXPECT_EQ(after_attempt(error(PeerGoneError("gone")), false), AfterAttempt::outcome_unknown);
@@ -48,7 +48,7 @@ TEST(AfterAttempt, OnlyConnectionFailuresTakeAnInstanceOutOfThePicks) {
   EXPECT_TRUE(instance_lost(error(PeerUnreachableError("no route"))));
   EXPECT_TRUE(instance_lost(error(PeerStoppedError("closed"))));
   EXPECT_FALSE(instance_lost(error(OverloadedError("busy"))));  // it lives: only this call moves
-  EXPECT_FALSE(instance_lost(error(RemoteError("UnavailableError", "stopping"))));
+  EXPECT_TRUE(instance_lost(error(UnavailableError("stopping"))));
   EXPECT_FALSE(instance_lost(error(TimeoutError("late"))));
   EXPECT_FALSE(instance_lost(nullptr));
 }
