@@ -7,6 +7,7 @@
 
 #include "discovery/base64.hpp"
 #include "discovery/bounded_json.hpp"
+#include "discovery/etcd_api.hpp"
 #include "discovery/limits.hpp"
 #include "discovery/record_check.hpp"
 #include "discovery/record_codec.hpp"
@@ -179,6 +180,11 @@ TEST(DiscoveryBase64, RoundTripAndStrictDecoding) {
   EXPECT_EQ(base64_encode("a"), "YQ==");
   EXPECT_EQ(base64_encode("ab"), "YWI=");
   for (const char* bad : {"YQ=", "Y===", "YQ==YQ==", "Y!==", "====", "YQ"}) EXPECT_FALSE(base64_decode(bad)) << bad;
+}
+
+TEST(DiscoveryKeys, PrefixRangeEnd) {
+  EXPECT_EQ(prefix_range_end("/pseud/services/echo/"), "/pseud/services/echo0");
+  EXPECT_EQ(prefix_range_end(std::string("a\xff", 2)), "b");
 }
 
 }  // namespace

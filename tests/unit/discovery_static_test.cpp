@@ -236,4 +236,25 @@ TEST(DiscoveryStatic, DefaultLimitPerService) {
   EXPECT_EQ(discovery->lookup("echo").size(), pseud::detail::discovery::max_records_per_service);
 }
 
+TEST(MakeDiscovery, Addresses) {
+  EXPECT_NE(pseud::make_discovery("static"), nullptr);
+  for (const char* bad : {"", "etcd", "etcd://", "etcd://host", "etcd://:2379", "etcd://127.0.0.1:0",
+                          "etcd://127.0.0.1:65536", "etcd://127.0.0.1:23x", "etcd://a b:1", "zk://127.0.0.1:2181",
+                          "http://127.0.0.1:2379"}) {
+    EXPECT_THROW(pseud::make_discovery(bad), pseud::UsageError) << bad;
+  }
+  try {
+    pseud::make_discovery("consul://x");
+    FAIL();
+  } catch (const pseud::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("etcd://HOST:PORT"), std::string::npos) << e.what();
+  }
+#if PSEUD_WITH_ETCD
+  EXPECT_NE(pseud::make_discovery("etcd://127.0.0.1:2379"), nullptr);  // lazy: nothing sent yet
+  EXPECT_NE(pseud::make_discovery("etcd://localhost:2379"), nullptr);
+#else
+  EXPECT_THROW(pseud::make_discovery("etcd://127.0.0.1:2379"), pseud::UsageError);
+#endif
+}
+
 }  // namespace
