@@ -23,8 +23,8 @@ namespace pseud {
 struct InstanceRecord {
   std::string service;                 ///< the service's name (the servers' name)
   std::string instance;                ///< unique within the service
-  std::string routing_id;              ///< "<service>@<instance>"
-  std::vector<std::string> endpoints;  ///< where it is bound, at least one
+  std::string routing_id;              ///< "<service>@<instance>" (filled in when published empty)
+  std::vector<std::string> endpoints;  ///< where it is bound, 1 to 16
   std::string version;                 ///< the service's version ("1.4.2"), may be empty
   std::string curve_public_key;        ///< Z85, empty without CURVE
   std::string host;                    ///< host name, for people
@@ -54,7 +54,9 @@ struct RegistrationOptions {
   std::chrono::seconds ttl{10};
 };
 
-/// Where instances are published and found.
+/// Where instances are published and found. Every member may be called
+/// from any thread. Names are 1 to 1024 printable bytes without '/'; every
+/// string field at most 1024 bytes.
 class Discovery {
  public:
   virtual ~Discovery() = default;
@@ -71,7 +73,9 @@ class Discovery {
   /// Calls `on_change` with the whole current set of `service`'s instances,
   /// once soon after the call and again after every change, from a thread
   /// of the backend, until the Watch is destroyed. While the backend cannot
-  /// be reached the last set stands (and the backend logs it).
+  /// be reached the last set stands (and the backend logs it); a watch made
+  /// while it cannot be reached calls back first when it can. What the
+  /// callback throws is logged and dropped.
   virtual std::unique_ptr<Watch> watch(std::string service,
                                        std::function<void(const std::vector<InstanceRecord>&)> on_change) = 0;
 };
