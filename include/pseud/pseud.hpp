@@ -17,6 +17,7 @@
 #include "pseud/peer.hpp"
 #include "pseud/peer_options.hpp"
 #include "pseud/predicates.hpp"
+#include "pseud/publish.hpp"
 #include "pseud/registry.hpp"
 #include "pseud/reply_channel.hpp"
 #include "pseud/service_client.hpp"

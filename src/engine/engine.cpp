@@ -107,11 +107,34 @@ void Engine::stop_after_draining(Clock::time_point deadline) {
   // Replies still to come (from workers, reply channels, coroutines) reach
   // the engine, which sends them, until every accepted request is answered.
   in_flight_->wait_idle(deadline);
+  wait_for_quiet(deadline);
   const auto left = std::chrono::floor<std::chrono::milliseconds>(deadline - Clock::now());
   if (!stop_requested_.exchange(true)) queue_.push(StopCommand{std::max(left, std::chrono::milliseconds(0))});
   std::call_once(joined_, [this] {
     if (thread_.joinable()) thread_.join();
   });
+}
+
+void Engine::wait_for_quiet(Clock::time_point deadline) {
+  // Calls sent before their callers learnt that this peer stops may still be
+  // on their way, or queued in the socket unread: closing now would drop
+  // them with the connection, and their callers could not tell whether they
+  // ran. Refused instead (UnavailableError: they did not run, and may go
+  // elsewhere), until none has come for a while.
+  constexpr auto quiet = std::chrono::milliseconds(50);
+  constexpr auto step = std::chrono::milliseconds(5);
+  auto refused = counters_.refused_stopping.load(std::memory_order_relaxed);
+  auto quiet_since = Clock::now();
+  while (true) {
+    const auto now = Clock::now();
+    if (now - quiet_since >= quiet || now >= deadline || stop_requested_.load()) return;
+    std::this_thread::sleep_for(std::min<Clock::duration>(step, deadline - now));  // a bounded poll of a counter
+    const auto seen = counters_.refused_stopping.load(std::memory_order_relaxed);
+    if (seen != refused) {
+      refused = seen;
+      quiet_since = Clock::now();
+    }
+  }
 }
 
 std::string Engine::bind(const std::string& endpoint) {

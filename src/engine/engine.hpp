@@ -129,6 +129,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   /// be answered, then stops; replies handed to libzmq get what is left of
   /// the time to leave. Not from the engine thread.
   void stop_after_draining(Clock::time_point deadline);
+  void wait_for_quiet(Clock::time_point deadline);
   bool stopped() const noexcept { return stop_requested_.load(); }
   bool on_engine_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
   PeerStats stats() const;

@@ -245,6 +245,82 @@ TEST(ServiceClient, AStoppedInstanceIsLeftOutAndCallsGoOnWithoutErrors) {
   EXPECT_EQ(served.at("a") + served.at("c"), 300);
 }
 
+TEST(ServiceClient, FollowsADiscoveryAsInstancesComeAndGo) {
+  auto discovery = make_static_discovery();
+  auto a = std::make_unique<Instance>("a");
+  auto b = std::make_unique<Instance>("b");
+  auto c = std::make_unique<Instance>("c");
+  std::vector<std::shared_ptr<Registration>> published;
+  for (Instance* instance : {a.get(), b.get(), c.get()}) {
+    published.push_back(publish(instance->server, *discovery, {.endpoints = {instance->endpoint}, .version = "1.2.0"}));
+  }
+  ServiceClient client("svc");
+  client.connect_service(discovery, "1.2");
+  ASSERT_TRUE(eventually([&] { return client.instances().size() == 3 && all_alive(client, 3); }));
+  const auto served = spread(client, 300);
+  for (const auto& [id, count] : served) EXPECT_GE(count, 60) << id;
+
+  // b stops gracefully while 4 threads keep calling (none marked idempotent).
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0}, failures{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      while (!done) {
+        try {
+          client.call<std::string>("server_instance");
+          ++calls;
+        } catch (const Error& e) {
+          ++failures;
+          ADD_FAILURE() << e.what();
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return calls >= 200; }));
+  b->server.stop(2000ms);
+  const int at_stop = calls;
+  ASSERT_TRUE(eventually([&] { return calls >= at_stop + 400; }));
+  done = true;
+  for (auto& caller : callers) caller.join();
+  std::cout << "[figure] graceful stop of 1 of 3 instances under 4 callers: " << calls << " calls, " << failures
+            << " failed\n";
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(eventually([&] { return client.instances().size() == 2; }));
+
+  // A new instance gets calls soon after it is published; an incompatible one never.
+  Instance old_version("old");
+  published.push_back(publish(old_version.server, *discovery, {.endpoints = {old_version.endpoint}, .version = "0.9"}));
+  Instance d("d");
+  const auto published_at = Clock::now();
+  published.push_back(publish(d.server, *discovery, {.endpoints = {d.endpoint}, .version = "1.3.1"}));
+  double first_call_ms = -1;
+  ASSERT_TRUE(eventually([&] {
+    if (client.call<std::string>("server_instance") != "d") return false;
+    first_call_ms = ms_since(published_at);
+    return true;
+  }));
+  std::cout << "[figure] a newly published instance served its first call " << first_call_ms
+            << " ms after it was published\n";
+  EXPECT_LT(first_call_ms, 1000.0);
+  EXPECT_EQ(spread(client, 60).count("old"), 0u);
+
+  // Withdrawn: out of the set, and its calls go elsewhere.
+  published[0]->withdraw();
+  ASSERT_TRUE(eventually([&] { return client.instances().size() == 2; }));
+  EXPECT_EQ(spread(client, 30).count("a"), 0u);
+}
+
+TEST(ServiceClient, PublishRefusesWhatClientsCouldNotUse) {
+  auto discovery = make_static_discovery();
+  Server plain("svc");
+  EXPECT_THROW(publish(plain, *discovery, {.endpoints = {"tcp://127.0.0.1:5555"}}), UsageError);
+  Server instance("svc", {.instance = "a"});
+  EXPECT_THROW(publish(instance, *discovery, {.endpoints = {"tcp://0.0.0.0:5555"}}), UsageError);
+  EXPECT_THROW(publish(instance, *discovery, {.endpoints = {"tcp://*:5555"}}), UsageError);
+  EXPECT_THROW(publish(instance, *discovery, {}), UsageError);
+}
+
 TEST(ServiceClient, ServersCallBackThroughEachConnection) {
   Instance a("a"), b("b");
   ServiceClient client("svc", {.peer = {.routing_id = "caller-1"}});
