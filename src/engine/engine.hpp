@@ -168,6 +168,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   bool waits_for_route(const PendingCall& call) const;
   bool should_park(int send_error, const PendingCall& call) const;
   std::string unreachable_text(const PendingCall& call) const;
+  bool awaits_handshake(std::string_view routing_id) const;
   bool try_send_parked(const MessageId& id, PendingCall& call);
   void retry_parked();
   void complete(const MessageId& id, msgpack::object_handle* reply, std::exception_ptr error);

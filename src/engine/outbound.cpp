@@ -169,7 +169,8 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
   }
   // Behind parked calls a new one parks too, so calls still leave in order.
   if (calls_.has_parked()) retry_parked();
-  const int error = !calls_.has_parked()
+  const int error = awaits_handshake(pending.routing_id) ? EHOSTUNREACH
+                    : !calls_.has_parked()
                         ? send_message(pending.routing_id, command.id.view(), wire::MessageType::work, body)
                         : EAGAIN;
   if (should_park(error, pending)) {
@@ -193,9 +194,21 @@ std::optional<Engine::Undelivered> Engine::start_call(CallCommand& command) {
   return std::nullopt;
 }
 
+bool Engine::awaits_handshake(std::string_view routing_id) const {
+  // The alias of a client's connection (connect_router) routes before the
+  // handshake, where libzmq would otherwise know no route: a call must not
+  // wait in that pipe, unseen by the checks that end it when the handshake
+  // fails. It waits parked, as without the alias, until the server joins.
+  // (inproc has no handshake and reports no events: its pipe is the route.)
+  return role_ == PeerRole::client && routing_id == server_name_ && !aliased_endpoint_.starts_with("inproc://") &&
+         !peers_.find(server_name_);
+}
+
 bool Engine::try_send_parked(const MessageId& id, PendingCall& call) {
   if (call.routing_id.empty() || routes_only_to_users()) address(call);  // the user may have logged in since
-  const int error = send_message(call.routing_id, id.view(), wire::MessageType::work, *call.parked_body);
+  const int error = awaits_handshake(call.routing_id)
+                        ? EHOSTUNREACH
+                        : send_message(call.routing_id, id.view(), wire::MessageType::work, *call.parked_body);
   if (error == 0) {
     call.parked_body.reset();
     counters_.calls_sent.fetch_add(1, std::memory_order_relaxed);
