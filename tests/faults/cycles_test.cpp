@@ -177,6 +177,9 @@ TEST(Cycles, ConnectDisconnectReturnsDescriptorsAndTablesToBaseline) {
       }
     }  // ... and disconnects: stop() closes its socket.
     if (i % (cycles / checkpoints) == 0) {
+      // A server a few disconnections behind (a busy machine: seen once in CI
+      // with 5 listed) catches up within a second; a leak never does.
+      test::eventually([&] { return open_fds() <= baseline_fds + 16; }, 1000ms);
       const int fds = open_fds();
       const std::size_t peers = arena.server->connected_peers().size();
       most_fds = std::max(most_fds, fds);
