@@ -13,7 +13,7 @@ namespace pseud::detail {
 
 namespace {
 
-std::string what_of(const std::exception_ptr& error) {
+std::string what_of(std::exception_ptr error) {  // a copy: it stays alive while read
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
@@ -272,9 +272,11 @@ void ServiceCore::attempt_done(const std::shared_ptr<CallAttempt>& attempt, cons
   switch (after_attempt(error, attempt->call.options.idempotent)) {
     case AfterAttempt::finish:
       return finish(attempt, nullptr, std::move(error));
-    case AfterAttempt::try_another:
+    case AfterAttempt::try_another: {
+      std::lock_guard lock(mutex_);  // read under it by no_instance_error
       attempt->tried.push_back(instance->key);
       attempt->last_error = std::move(error);
+    }
       return dispatch(attempt);
     case AfterAttempt::outcome_unknown:
       return finish(attempt, nullptr,
