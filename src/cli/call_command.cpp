@@ -9,6 +9,7 @@
 #include "cli/output.hpp"
 #include "cli/peer_options.hpp"
 #include "cli/signature_text.hpp"
+#include "pseud/service_client.hpp"
 
 namespace pseud::cli {
 
@@ -16,7 +17,8 @@ namespace {
 
 std::vector<std::string> client_flags() {
   std::vector<std::string> flags = security_flags;
-  flags.insert(flags.end(), {"kwargs", "server-name", "timeout", "identity", "serve", "repeat"});
+  flags.insert(flags.end(),
+               {"kwargs", "server-name", "timeout", "identity", "serve", "repeat", "service", "discovery", "policy"});
   return flags;
 }
 
@@ -55,7 +57,8 @@ CallOptions timeout_option(const CommandLine& line) {
 }
 
 // Calls and prints; returns the exit status of the last failure, or 0.
-int call_and_print(Client& client, const std::string& function, const CallArguments& arguments,
+template <class Caller>
+int call_and_print(Caller& client, const std::string& function, const CallArguments& arguments,
                    const CallOptions& options, long repeat) {
   int status = Exit::ok;
   const Args args({arguments.values.data(), arguments.values.size()});
@@ -71,10 +74,59 @@ int call_and_print(Client& client, const std::string& function, const CallArgume
   return status;
 }
 
+std::vector<std::string> split_endpoints(const std::string& text) {
+  std::vector<std::string> endpoints;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const std::string endpoint = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (endpoint.empty()) throw UsageProblem("the list of endpoints '" + text + "' holds an empty one");
+    endpoints.push_back(endpoint);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return endpoints;
+}
+
+Policy policy_option(const CommandLine& line) {
+  const std::string name = line.get_or("policy", "round_robin");
+  if (name == "round_robin") return Policy::round_robin;
+  if (name == "first_alive") return Policy::first_alive;
+  if (name == "least_outstanding") return Policy::least_outstanding;
+  throw UsageProblem("--policy takes round_robin, first_alive or least_outstanding, not '" + name + "'");
+}
+
+// Several instances: a list of endpoints, or a service found through discovery.
+int call_service(const CommandLine& line, std::vector<std::string> endpoints, std::size_t first_argument) {
+  const auto& words = line.positionals();
+  if (words.size() <= first_argument) throw UsageProblem("usage: pseud call ENDPOINT[,ENDPOINT...] FUNC [ARG...]");
+  const std::string& function = words[first_argument];
+  const CallArguments arguments = parse_call_arguments({words.begin() + first_argument + 1, words.end()},
+                                                      line.get("kwargs"));
+  ServiceClientOptions options{.peer = client_options(line), .policy = policy_option(line)};
+  ServiceClient service(line.get_or("service", line.get_or("server-name", "server")), options);
+  if (const auto address = line.get("discovery")) {
+    service.connect_service(make_discovery(*address));
+  } else {
+    service.connect(endpoints);
+  }
+  const int status = call_and_print(service, function, arguments, timeout_option(line),
+                                    line.integer("repeat", 1).value_or(1));
+  service.stop();
+  return status;
+}
+
 }  // namespace
 
 int run_call(const std::vector<std::string>& words) {
   const CommandLine line(words, client_flags());
+  if (line.get("discovery")) {
+    if (!line.get("service")) throw UsageProblem("--discovery needs --service NAME");
+    return call_service(line, {}, 0);
+  }
+  if (line.positionals().size() >= 2 && line.positionals()[0].find(',') != std::string::npos) {
+    return call_service(line, split_endpoints(line.positionals()[0]), 1);
+  }
   if (line.positionals().size() < 2) throw UsageProblem("usage: pseud call ENDPOINT FUNC [ARG...] [options]");
   const std::string& endpoint = line.positionals()[0];
   const std::string& function = line.positionals()[1];

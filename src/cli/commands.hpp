@@ -10,6 +10,8 @@ int run_call(const std::vector<std::string>& words);
 int run_serve(const std::vector<std::string>& words);
 int run_inspect(const std::vector<std::string>& words);
 int run_keygen(const std::vector<std::string>& words);
+int run_discover(const std::vector<std::string>& words);
+int run_health(const std::vector<std::string>& words);
 
 /// Blocks SIGINT and SIGTERM in this thread (and the threads it starts), so
 /// wait_for_signal() can take them. Call before any peer exists.

@@ -21,10 +21,17 @@ constexpr const char* usage_text = R"(usage:
              [--auth noop|plain|trusted_curve|untrusted_curve] [--user LOGIN] [--password PASSWORD]
              [--public-key Z85 --secret-key Z85 --server-public-key Z85] [--identity ROUTING_ID]
              [--heartbeat noop|liveness] [--heartbeat-interval MS] [--serve SECONDS] [--repeat N]
+  pseud call ENDPOINT,ENDPOINT... FUNC [ARG...] [--server-name NAME] [--policy POLICY] [options above]
+  pseud call --service NAME --discovery etcd://HOST:PORT FUNC [ARG...] [--policy POLICY] [options above]
+             POLICY: round_robin (default), first_alive, least_outstanding
   pseud serve ENDPOINT [--name NAME] [--auth ...] [--public-key Z85 --secret-key Z85]
              [--trust NAME=Z85 ...] [--user LOGIN=PASSWORD ...] [--permission USER=PERMISSION ...]
              [--heartbeat noop|liveness] [--heartbeat-interval MS] [--call PEER:FUNC:JSON_ARRAY ...]
+             [--instance ID [--register etcd://HOST:PORT [--version V] [--ttl SECONDS] [--advertise ENDPOINT]]]
+             [--grace SECONDS]   (SIGINT/SIGTERM stop it gracefully within this, default 5)
   pseud inspect ENDPOINT [--server-name NAME] [--auth ...] [--timeout SECONDS]
+  pseud health ENDPOINT [SERVICE] [--server-name NAME] [--auth ...]   (exit 0 only when SERVING)
+  pseud discover etcd://HOST:PORT SERVICE   (one JSON line per live instance)
   pseud keygen
 
 Arguments are JSON where valid JSON, otherwise strings. Tagged forms:
@@ -84,6 +91,8 @@ int run(int argc, char** argv) {
     if (command == "serve") return run_serve(words);
     if (command == "inspect") return run_inspect(words);
     if (command == "keygen") return run_keygen(words);
+    if (command == "health") return run_health(words);
+    if (command == "discover") return run_discover(words);
     std::fputs(usage_text, stderr);
     return Exit::usage;
   } catch (const std::exception& e) {

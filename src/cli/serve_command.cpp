@@ -8,6 +8,7 @@
 #include "cli/json.hpp"
 #include "cli/output.hpp"
 #include "cli/peer_options.hpp"
+#include "pseud/publish.hpp"
 
 namespace pseud::cli {
 
@@ -47,11 +48,26 @@ void make_planned_call(Server& server, const PeerInfo& peer, const PlannedCall& 
       planned.function, Args({array.ptr, array.size}));
 }
 
+// --register ADDRESS: publishes the server (withdrawn first thing in the graceful stop).
+std::shared_ptr<Registration> register_server(Server& server, const CommandLine& line, const std::string& bound) {
+  const auto address = line.get("register");
+  if (!address) return nullptr;
+  if (server.instance().empty()) throw UsageProblem("--register needs --instance ID (instances of a service differ by it)");
+  PublishOptions publish_options;
+  publish_options.endpoints = {line.get_or("advertise", bound)};
+  publish_options.version = line.get_or("version", "");
+  publish_options.registration.ttl = std::chrono::seconds(line.integer("ttl", 1).value_or(10));
+  auto registration = publish(server, *make_discovery(*address), std::move(publish_options));
+  print_line("{\"event\": \"registered\", \"discovery\": " + json_text(*address) + ", \"routing_id\": " +
+             json_text(server.routing_id()) + ", \"endpoint\": " + json_text(line.get_or("advertise", bound)) + "}");
+  return registration;
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& words) {
   std::vector<std::string> flags = security_flags;
-  flags.push_back("name");
+  flags.insert(flags.end(), {"name", "instance", "register", "version", "ttl", "advertise", "grace"});
   const CommandLine line(words, flags, {"user", "trust", "permission", "call"});
   if (line.positionals().size() != 1) throw UsageProblem("usage: pseud serve ENDPOINT [options]");
   std::vector<PlannedCall> planned;
@@ -72,15 +88,22 @@ int run_serve(const std::vector<std::string>& words) {
     print_line("{\"event\": \"gone\", \"peer\": " + json_text(peer.routing_id) + ", \"user\": " +
                json_text(peer.user_id) + ", \"reason\": " + json_text(reason) + "}");
   };
+  options.instance = line.get_or("instance", "");
   Server server(line.get_or("name", "server"), options);
   server_ptr = &server;
   register_demo_functions(server);
+  server.register_rpc("server_instance", [&server] { return server.instance(); },
+                      {.doc = "The id of the instance that answers (empty without one): see which one a call reached."});
   register_call_me_back(server, print_line);
   const std::string endpoint = server.bind(line.positionals()[0]);
   print_line("{\"event\": \"ready\", \"endpoint\": " + json_text(endpoint) + ", \"name\": " +
-             json_text(server.name()) + ", \"auth\": " + json_text(options.auth.name) + "}");
+             json_text(server.name()) + ", \"routing_id\": " + json_text(server.routing_id()) + ", \"auth\": " +
+             json_text(options.auth.name) + "}");
+  const auto registration = register_server(server, line, endpoint);
+  const double grace = line.seconds("grace").value_or(5.0);
   wait_for_signal(-1);
-  server.stop();
+  // SIGINT or SIGTERM: a graceful stop (withdrawn, drained, closed).
+  server.stop(std::chrono::milliseconds(static_cast<long>(grace * 1000)));
   print_line("{\"event\": \"stopped\"}");
   // Blocking handlers still running (a `sleep` of an hour, say) would hold
   // the Server's destructor: the process leaves without them, their replies

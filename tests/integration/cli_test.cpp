@@ -11,7 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "pseud/keys.hpp"
+#include "refusing_port.hpp"
 #include "test_support.hpp"
+#if PSEUD_TEST_ETCD
+#include "etcd_server.hpp"
+#endif
 
 namespace pseud::test {
 namespace {
@@ -231,6 +235,68 @@ TEST(Cli, PlainAuthenticationFromTheCommandLine) {
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.lines[0].find("HandshakeError"), std::string::npos) << bad.lines[0];
 }
+
+
+TEST(Cli, InstancesAnswerByTheServiceNameAndAListOfEndpointsSpreadsCalls) {
+  ServeProcess a({"--name", "svc", "--instance", "a"});
+  ServeProcess b({"--name", "svc", "--instance", "b"});
+  EXPECT_NE(a.ready().find(R"("routing_id": "svc@a")"), std::string::npos) << a.ready();
+  const Outcome one = run({"call", a.endpoint(), "server_instance", "--server-name", "svc"});
+  EXPECT_EQ(one.status, 0);
+  ASSERT_EQ(one.lines.size(), 1u);
+  EXPECT_EQ(one.lines[0], R"({"result": "a"})");
+  const Outcome spread = run({"call", a.endpoint() + "," + b.endpoint(), "server_instance", "--server-name", "svc",
+                              "--repeat", "10", "--policy", "round_robin"});
+  EXPECT_EQ(spread.status, 0);
+  int from_a = 0, from_b = 0;
+  for (const auto& line : spread.lines) {
+    from_a += line == R"({"result": "a"})";
+    from_b += line == R"({"result": "b"})";
+  }
+  EXPECT_EQ(from_a, 5);
+  EXPECT_EQ(from_b, 5);
+  EXPECT_EQ(run({"call", a.endpoint() + ",", "server_instance"}).status, 3);
+  EXPECT_EQ(run({"call", a.endpoint() + "," + b.endpoint(), "server_instance", "--policy", "random"}).status, 3);
+}
+
+TEST(Cli, HealthExitsZeroOnlyWhenServing) {
+  ServeProcess server;
+  const Outcome serving = run({"health", server.endpoint()});
+  EXPECT_EQ(serving.status, 0);
+  ASSERT_EQ(serving.lines.size(), 1u);
+  EXPECT_EQ(serving.lines[0], R"({"status": "SERVING"})");
+  const Outcome unknown = run({"health", server.endpoint(), "no-such-service"});
+  EXPECT_EQ(unknown.status, 1);
+  ASSERT_EQ(unknown.lines.size(), 1u);
+  EXPECT_NE(unknown.lines[0].find("ServiceNotFoundError"), std::string::npos) << unknown.lines[0];
+  RefusingPort nobody;
+  EXPECT_EQ(run({"health", nobody.endpoint(), "--timeout", "0.5"}).status, 2);
+}
+
+#if PSEUD_TEST_ETCD
+TEST(Cli, ServeRegistersInEtcdAndWithdrawsOnSigtermBeforeItCloses) {
+  if (!EtcdServer::installed()) GTEST_SKIP() << "etcd-server is not installed: apt-get install etcd-server";
+  EtcdServer etcd;
+  ServeProcess a({"--name", "svc", "--instance", "a", "--register", etcd.address(), "--version", "1.2.0", "--ttl", "2"});
+  EXPECT_NE(a.next_line().find(R"("event": "registered")"), std::string::npos);
+  const Outcome found = run({"discover", etcd.address(), "svc"});
+  EXPECT_EQ(found.status, 0);
+  ASSERT_EQ(found.lines.size(), 1u);
+  EXPECT_NE(found.lines[0].find(R"("instance": "a", "routing_id": "svc@a", "endpoints": [")" + a.endpoint() + "\"]"),
+            std::string::npos)
+      << found.lines[0];
+  EXPECT_NE(found.lines[0].find(R"("version": "1.2.0")"), std::string::npos) << found.lines[0];
+  const Outcome called = run({"call", "--service", "svc", "--discovery", etcd.address(), "server_instance"});
+  EXPECT_EQ(called.status, 0);
+  ASSERT_EQ(called.lines.size(), 1u);
+  EXPECT_EQ(called.lines[0], R"({"result": "a"})");
+  std::vector<std::string> rest;
+  EXPECT_EQ(a.terminate(rest), 0);
+  // Withdrawn by the graceful stop, not left to expire with its lease (2 s).
+  EXPECT_TRUE(run({"discover", etcd.address(), "svc"}).lines.empty());
+  EXPECT_EQ(run({"discover", "nonsense://x", "svc"}).status, 3);
+}
+#endif
 
 }  // namespace
 }  // namespace pseud::test
