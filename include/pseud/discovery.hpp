@@ -70,6 +70,11 @@ class Discovery {
   /// The instances of `service` now. Throws DiscoveryError when the backend cannot be reached.
   virtual std::vector<InstanceRecord> lookup(std::string_view service) = 0;
 
+  /// Every instance of every service now, ordered by service and instance
+  /// (bounded as a lookup is: what is beyond the bounds is left out and
+  /// logged). Throws DiscoveryError when the backend cannot be reached.
+  virtual std::vector<InstanceRecord> lookup_all() = 0;
+
   /// Calls `on_change` with the whole current set of `service`'s instances,
   /// once soon after the call and again after every change, from a thread
   /// of the backend, until the Watch is destroyed. While the backend cannot

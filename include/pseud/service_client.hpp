@@ -136,6 +136,12 @@ class ServiceClient {
   /// The instances now, in the order they were connected.
   std::vector<InstanceStatus> instances() const;
 
+  /// Waits until at least `count` instances are live, at most `limit`, and
+  /// returns how many are. Calls need not wait for it (they wait for one
+  /// live instance by themselves); it is for spreading the first calls
+  /// over every instance, and for tools that report who is up.
+  std::size_t wait_for_alive(std::size_t count, std::chrono::milliseconds limit);
+
   const std::string& service() const noexcept { return service_; }
 
   /// Stops every connection; calls not answered fail with PeerStoppedError. Idempotent.

@@ -1,6 +1,7 @@
 // `pseud call` and `pseud inspect`: a client that calls one function (or
 // lists them) and prints one JSON line per call.
 
+#include <algorithm>
 #include <cmath>
 
 #include "cli/commands.hpp"
@@ -64,7 +65,7 @@ int call_and_print(Caller& client, const std::string& function, const CallArgume
   const Args args({arguments.values.data(), arguments.values.size()});
   for (long i = 0; i < repeat; ++i) {
     try {
-      auto result = client.call<msgpack::object_handle>(function, args, arguments.kwargs, options);
+      auto result = client.template call<msgpack::object_handle>(function, args, arguments.kwargs, options);
       print_line(result_line(result.get()));
     } catch (...) {
       print_line(error_line(std::current_exception()));
@@ -105,12 +106,24 @@ int call_service(const CommandLine& line, std::vector<std::string> endpoints, st
                                                       line.get("kwargs"));
   ServiceClientOptions options{.peer = client_options(line), .policy = policy_option(line)};
   ServiceClient service(line.get_or("service", line.get_or("server-name", "server")), options);
+  std::size_t expected = endpoints.size();
   if (const auto address = line.get("discovery")) {
-    service.connect_service(make_discovery(*address));
+    const auto discovery = make_discovery(*address);
+    try {
+      expected = discovery->lookup(service.service()).size();
+    } catch (const DiscoveryError&) {
+      print_line(error_line(std::current_exception()));
+      return exit_status_of(std::current_exception());
+    }
+    service.connect_service(discovery);
   } else {
     service.connect(endpoints);
   }
-  const int status = call_and_print(service, function, arguments, timeout_option(line),
+  // Lets every instance finish its handshake (briefly), so that --repeat
+  // spreads over all of them rather than over the first one up.
+  const CallOptions call_options = timeout_option(line);
+  service.wait_for_alive(expected, std::min<std::chrono::milliseconds>(call_options.timeout.value_or(std::chrono::seconds(5)), std::chrono::seconds(1)));
+  const int status = call_and_print(service, function, arguments, call_options,
                                     line.integer("repeat", 1).value_or(1));
   service.stop();
   return status;

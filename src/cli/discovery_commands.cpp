@@ -31,11 +31,12 @@ std::string record_line(const InstanceRecord& record) {
 
 int run_discover(const std::vector<std::string>& words) {
   const CommandLine line(words, {});
-  if (line.positionals().size() != 2) throw UsageProblem("usage: pseud discover etcd://HOST:PORT SERVICE");
+  const auto& words_left = line.positionals();
+  if (words_left.empty() || words_left.size() > 2) throw UsageProblem("usage: pseud discover etcd://HOST:PORT [SERVICE]");
+  const auto discovery = make_discovery(words_left[0]);
   try {
-    for (const InstanceRecord& record : make_discovery(line.positionals()[0])->lookup(line.positionals()[1])) {
-      print_line(record_line(record));
-    }
+    const auto records = words_left.size() == 2 ? discovery->lookup(words_left[1]) : discovery->lookup_all();
+    for (const InstanceRecord& record : records) print_line(record_line(record));
     return Exit::ok;
   } catch (const UsageError&) {
     throw;

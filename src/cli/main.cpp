@@ -31,13 +31,14 @@ constexpr const char* usage_text = R"(usage:
              [--grace SECONDS]   (SIGINT/SIGTERM stop it gracefully within this, default 5)
   pseud inspect ENDPOINT [--server-name NAME] [--auth ...] [--timeout SECONDS]
   pseud health ENDPOINT [SERVICE] [--server-name NAME] [--auth ...]   (exit 0 only when SERVING)
-  pseud discover etcd://HOST:PORT SERVICE   (one JSON line per live instance)
+  pseud discover etcd://HOST:PORT [SERVICE]   (one JSON line per live instance, of every service without SERVICE)
   pseud keygen
 
 Arguments are JSON where valid JSON, otherwise strings. Tagged forms:
   {"$bytes": HEX}, {"$map": [[key, value], ...]}, {"$ext": CODE, "hex": HEX}
   (sent as given, codes 123-126 too: a Python pseud peer unpickles those)
-Exit status: 0 ok, 1 remote error or unauthorised, 2 timeout or unreachable, 3 usage or set-up error.
+Exit status: 0 ok, 1 remote error, unauthorised or not serving, 2 timeout, unreachable, outcome unknown or
+discovery unreachable, 3 usage or set-up error.
 )";
 
 }  // namespace

@@ -51,6 +51,15 @@ std::string error_field(const std::exception_ptr& error) {
   } catch (const PeerUnreachableError& e) {
     name = "PeerUnreachableError";
     message = e.what();
+  } catch (const OutcomeUnknownError& e) {
+    name = "OutcomeUnknownError";
+    message = e.what();
+  } catch (const DiscoveryError& e) {
+    name = "DiscoveryError";
+    message = e.what();
+  } catch (const PeerStoppedError& e) {
+    name = "PeerStoppedError";
+    message = e.what();
   } catch (const UsageError& e) {
     name = "UsageError";
     message = e.what();
@@ -70,6 +79,10 @@ int exit_status_of(const std::exception_ptr& error) {
   } catch (const TimeoutError&) {
     return Exit::unreachable;
   } catch (const PeerUnreachableError&) {
+    return Exit::unreachable;
+  } catch (const OutcomeUnknownError&) {
+    return Exit::unreachable;  // reached, then lost: whether it ran is unknown
+  } catch (const DiscoveryError&) {
     return Exit::unreachable;
   } catch (...) {
     return Exit::usage;

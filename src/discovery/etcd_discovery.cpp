@@ -1,6 +1,8 @@
 // Layer 7 (discovery): the etcd backend: registrations, lookups and watches.
 #include "discovery/etcd_discovery.hpp"
 
+#include <map>
+
 #include "discovery/etcd_api.hpp"
 #include "discovery/etcd_records.hpp"
 #include "discovery/etcd_registration.hpp"
@@ -74,18 +76,13 @@ class EtcdDiscovery final : public Discovery {
 
   std::vector<InstanceRecord> lookup(std::string_view service) override {
     require_service_name(service, "lookup");
-    try {
-      const RangeAnswer range = api_->range_prefix(service_prefix(service), max_records_read, request_timeout);
-      if (range.truncated) {
-        log(LogLevel::warning, "discovery: '", service, "' has more than ", max_records_read, " instances at etcd ",
-            api_->address(), "; the rest are left out");
-      }
-      std::map<std::string, std::string> pairs;
-      for (const auto& pair : range.pairs) pairs[pair.key] = pair.value;
-      return records_from(pairs, service, api_->address());
-    } catch (const EtcdError& e) {
-      throw DiscoveryError("discovery: cannot look up '" + std::string(service) + "': " + e.what() + what_to_do(*api_));
-    }
+    const std::string what = "'" + std::string(service) + "'";
+    return records_from(read_prefix(service_prefix(service), max_records_read, what), service, api_->address());
+  }
+
+  std::vector<InstanceRecord> lookup_all() override {
+    return records_of_all_services(read_prefix(all_services_prefix(), max_records_total, "every service"),
+                                   api_->address());
   }
 
   std::unique_ptr<Watch> watch(std::string service,
@@ -96,6 +93,22 @@ class EtcdDiscovery final : public Discovery {
   }
 
  private:
+  // The keys under `prefix` (at most `limit`; more are logged and left out).
+  std::map<std::string, std::string> read_prefix(const std::string& prefix, std::size_t limit, const std::string& what) {
+    try {
+      const RangeAnswer range = api_->range_prefix(prefix, limit, request_timeout);
+      if (range.truncated) {
+        log(LogLevel::warning, "discovery: ", what, " has more than ", limit, " instances at etcd ", api_->address(),
+            "; the rest are left out");
+      }
+      std::map<std::string, std::string> pairs;
+      for (const auto& pair : range.pairs) pairs[pair.key] = pair.value;
+      return pairs;
+    } catch (const EtcdError& e) {
+      throw DiscoveryError("discovery: cannot look up " + what + ": " + e.what() + what_to_do(*api_));
+    }
+  }
+
   std::shared_ptr<const EtcdApi> api_;
 };
 

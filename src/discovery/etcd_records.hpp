@@ -14,6 +14,9 @@ namespace pseud::detail::discovery {
 /// "/pseud/services/<service>/".
 std::string service_prefix(std::string_view service);
 
+/// "/pseud/services/": the prefix of every service.
+std::string all_services_prefix();
+
 /// "/pseud/services/<service>/<instance>".
 std::string instance_key(std::string_view service, std::string_view instance);
 
@@ -23,5 +26,10 @@ std::string instance_key(std::string_view service, std::string_view instance);
 /// and logged, naming `address`.
 std::vector<InstanceRecord> records_from(const std::map<std::string, std::string>& pairs, std::string_view service,
                                          std::string_view address);
+
+/// The valid records among `pairs` read under all_services_prefix(), each
+/// checked against the service and instance its key names; ordered by key.
+std::vector<InstanceRecord> records_of_all_services(const std::map<std::string, std::string>& pairs,
+                                                    std::string_view address);
 
 }  // namespace pseud::detail::discovery

@@ -42,6 +42,15 @@ struct Table {
     return out;
   }
 
+  std::vector<InstanceRecord> all_records() {
+    std::lock_guard lock(mutex);
+    std::vector<InstanceRecord> out;
+    for (const auto& [service, entries] : services) {
+      for (const auto& [name, entry] : entries) out.push_back(entry.record);
+    }
+    return out;
+  }
+
   // Under `mutex`.
   void poke_watchers(std::string_view service) {
     const auto [first, last] = watches.equal_range(service);
@@ -149,6 +158,7 @@ class StaticDiscovery final : public Discovery {
   }
 
   std::vector<InstanceRecord> lookup(std::string_view service) override { return table_->records_of(service); }
+  std::vector<InstanceRecord> lookup_all() override { return table_->all_records(); }
 
   std::unique_ptr<Watch> watch(std::string service,
                                std::function<void(const std::vector<InstanceRecord>&)> on_change) override {

@@ -84,4 +84,10 @@ const Instance* InstanceSet::find(const std::string& key) const {
   return it == instances_.end() ? nullptr : it->get();
 }
 
+std::size_t InstanceSet::alive_count() const noexcept {
+  return static_cast<std::size_t>(std::count_if(instances_.begin(), instances_.end(), [](const auto& i) {
+    return i->alive.load(std::memory_order_acquire);
+  }));
+}
+
 }  // namespace pseud::detail

@@ -54,6 +54,8 @@ class InstanceSet {
   const Instance* find(const std::string& key) const;
   const std::vector<std::shared_ptr<Instance>>& all() const noexcept { return instances_; }
   std::size_t size() const noexcept { return instances_.size(); }
+  /// How many are live now.
+  std::size_t alive_count() const noexcept;
   /// Takes every instance out (to stop them).
   std::vector<std::shared_ptr<Instance>> take_all() { return std::exchange(instances_, {}); }
 

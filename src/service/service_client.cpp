@@ -43,6 +43,10 @@ Registry& ServiceClient::registry() noexcept { return core_->registry(); }
 
 std::vector<InstanceStatus> ServiceClient::instances() const { return core_->instances(); }
 
+std::size_t ServiceClient::wait_for_alive(std::size_t count, std::chrono::milliseconds limit) {
+  return core_->wait_for_alive(count, limit);
+}
+
 void ServiceClient::stop() { core_->stop(); }
 
 void ServiceClient::submit(detail::OutgoingCall call) { core_->submit(std::move(call)); }

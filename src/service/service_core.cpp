@@ -358,6 +358,14 @@ void ServiceCore::housekeeping(std::stop_token stop) {
   }
 }
 
+std::size_t ServiceCore::wait_for_alive(std::size_t count, std::chrono::milliseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  std::unique_lock lock(mutex_);
+  // An instance that comes up stores `alive`, then takes mutex_ and notifies changed_.
+  changed_.wait_until(lock, deadline, [&] { return stopping_ || set_.alive_count() >= count; });
+  return set_.alive_count();
+}
+
 std::vector<InstanceStatus> ServiceCore::instances() const {
   std::vector<std::shared_ptr<Instance>> all;
   {
@@ -399,6 +407,7 @@ void ServiceCore::stop() {
     retiring_.clear();
     waiting = waiting_.take_all();
   }
+  changed_.notify_all();  // a wait_for_alive returns
   watch.reset();  // waits for a running callback, which sees stopping_
   housekeeper_.request_stop();
   if (housekeeper_.joinable()) housekeeper_.join();

@@ -33,6 +33,7 @@ class ServiceCore : public std::enable_shared_from_this<ServiceCore> {
   void follow(std::shared_ptr<Discovery> discovery, std::string version_range);
   void submit(OutgoingCall call);
   std::vector<InstanceStatus> instances() const;
+  std::size_t wait_for_alive(std::size_t count, std::chrono::milliseconds limit);
   Registry& registry() noexcept { return registry_; }
   void stop();
 

@@ -6,11 +6,14 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <future>
 #include <memory>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "pseud/keys.hpp"
+#include "pseud/pseud.hpp"
 #include "refusing_port.hpp"
 #include "test_support.hpp"
 #if PSEUD_TEST_ETCD
@@ -236,7 +239,6 @@ TEST(Cli, PlainAuthenticationFromTheCommandLine) {
   EXPECT_NE(bad.lines[0].find("HandshakeError"), std::string::npos) << bad.lines[0];
 }
 
-
 TEST(Cli, InstancesAnswerByTheServiceNameAndAListOfEndpointsSpreadsCalls) {
   ServeProcess a({"--name", "svc", "--instance", "a"});
   ServeProcess b({"--name", "svc", "--instance", "b"});
@@ -253,7 +255,7 @@ TEST(Cli, InstancesAnswerByTheServiceNameAndAListOfEndpointsSpreadsCalls) {
     from_a += line == R"({"result": "a"})";
     from_b += line == R"({"result": "b"})";
   }
-  EXPECT_EQ(from_a, 5);
+  EXPECT_EQ(from_a, 5);  // both up before the first call (it waits for them, briefly)
   EXPECT_EQ(from_b, 5);
   EXPECT_EQ(run({"call", a.endpoint() + ",", "server_instance"}).status, 3);
   EXPECT_EQ(run({"call", a.endpoint() + "," + b.endpoint(), "server_instance", "--policy", "random"}).status, 3);
@@ -273,6 +275,41 @@ TEST(Cli, HealthExitsZeroOnlyWhenServing) {
   EXPECT_EQ(run({"health", nobody.endpoint(), "--timeout", "0.5"}).status, 2);
 }
 
+TEST(Cli, SigtermLetsACallInFlightFinishAndRefusesNewOnes) {
+  ServeProcess server({"--grace", "5"});
+  ASSERT_FALSE(server.endpoint().empty()) << server.ready();
+  Client client("server");
+  client.connect(server.endpoint());
+  CallOptions options;
+  options.timeout = 10s;
+  auto slow = client.async_call<double>("sleep", 1.0, options);
+  // One connection's calls arrive in order: when echo answers, sleep has arrived and runs.
+  ASSERT_EQ(client.call<std::string>("echo", "after", options), "after");
+  const auto sent_term = std::chrono::steady_clock::now();
+  std::vector<std::string> rest;
+  std::thread stopper([&] { EXPECT_EQ(server.terminate(rest), 0); });
+  // Refused fast while the call in flight finishes (polled: SIGTERM takes a moment to arrive).
+  bool refused = false;
+  while (!refused && slow.wait_for(0s) != std::future_status::ready) {
+    try {
+      client.call<std::string>("echo", "late", CallOptions{.timeout = 2s});
+    } catch (const UnavailableError&) {
+      refused = true;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "a call during the drain failed otherwise than refused: " << e.what();
+      break;
+    }
+  }
+  EXPECT_DOUBLE_EQ(slow.get(), 1.0);
+  const auto finished = std::chrono::steady_clock::now();
+  stopper.join();
+  EXPECT_TRUE(refused) << "no call was refused while the server drained";
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back(), R"({"event": "stopped"})");
+  std::printf("[figure] pseud serve, SIGTERM with a 1 s call in flight: it finished %lld ms after the signal\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(finished - sent_term).count()));
+}
+
 #if PSEUD_TEST_ETCD
 TEST(Cli, ServeRegistersInEtcdAndWithdrawsOnSigtermBeforeItCloses) {
   if (!EtcdServer::installed()) GTEST_SKIP() << "etcd-server is not installed: apt-get install etcd-server";
@@ -290,11 +327,24 @@ TEST(Cli, ServeRegistersInEtcdAndWithdrawsOnSigtermBeforeItCloses) {
   EXPECT_EQ(called.status, 0);
   ASSERT_EQ(called.lines.size(), 1u);
   EXPECT_EQ(called.lines[0], R"({"result": "a"})");
+  ServeProcess other({"--name", "other", "--instance", "x", "--register", etcd.address()});
+  EXPECT_NE(other.next_line().find(R"("event": "registered")"), std::string::npos);
+  const Outcome everything = run({"discover", etcd.address()});
+  EXPECT_EQ(everything.status, 0);
+  ASSERT_EQ(everything.lines.size(), 2u);
+  EXPECT_NE(everything.lines[0].find(R"({"service": "other", "instance": "x")"), std::string::npos);
+  EXPECT_NE(everything.lines[1].find(R"({"service": "svc", "instance": "a")"), std::string::npos);
   std::vector<std::string> rest;
   EXPECT_EQ(a.terminate(rest), 0);
   // Withdrawn by the graceful stop, not left to expire with its lease (2 s).
   EXPECT_TRUE(run({"discover", etcd.address(), "svc"}).lines.empty());
   EXPECT_EQ(run({"discover", "nonsense://x", "svc"}).status, 3);
+  etcd.stop();
+  const Outcome etcd_down = run({"call", "--service", "svc", "--discovery", etcd.address(), "server_instance"});
+  EXPECT_EQ(etcd_down.status, 2);
+  ASSERT_EQ(etcd_down.lines.size(), 1u);
+  EXPECT_NE(etcd_down.lines[0].find("DiscoveryError"), std::string::npos) << etcd_down.lines[0];
+  EXPECT_EQ(run({"discover", etcd.address()}).status, 2);
 }
 #endif
 

@@ -94,7 +94,7 @@ TEST(ServiceClient, ThreeInstancesEachServeAThirdAndTheirIdsAreLearned) {
   Instance a("a"), b("b"), c("c");
   ServiceClient client("svc");
   client.connect({a.endpoint, b.endpoint, c.endpoint});
-  ASSERT_TRUE(eventually([&] { return all_alive(client, 3); }));
+  ASSERT_EQ(client.wait_for_alive(3, 5s), 3u);
   const auto served = spread(client, 300);
   std::cout << "[figure] round_robin over 3 instances, 300 calls: a=" << served.at("a") << " b=" << served.at("b")
             << " c=" << served.at("c") << "\n";
@@ -103,6 +103,21 @@ TEST(ServiceClient, ThreeInstancesEachServeAThirdAndTheirIdsAreLearned) {
   for (const InstanceStatus& status : client.instances()) learned[status.endpoint] = status.routing_id;
   EXPECT_EQ(learned[a.endpoint], "svc@a");
   EXPECT_EQ(learned[c.endpoint], "svc@c");
+}
+
+TEST(ServiceClient, WaitForAliveReturnsOnceEnoughAreUpOrAtItsLimit) {
+  Instance a("a"), b("b");
+  test::RefusingPort never;
+  ServiceClient client("svc");
+  client.connect({a.endpoint, never.endpoint(), b.endpoint});
+  EXPECT_EQ(client.wait_for_alive(2, 5s), 2u);
+  auto start = Clock::now();
+  EXPECT_EQ(client.wait_for_alive(3, 200ms), 2u);
+  EXPECT_GE(ms_since(start), 195.0);
+  client.stop();
+  start = Clock::now();
+  EXPECT_EQ(client.wait_for_alive(3, 5s), 0u);  // stopped: nothing to wait for
+  EXPECT_LT(ms_since(start), 1000.0);
 }
 
 TEST(ServiceClient, AnInstanceThatNeverStartedIsNeverWaitedOn) {
