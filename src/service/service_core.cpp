@@ -23,6 +23,16 @@ std::string what_of(std::exception_ptr error) {  // a copy: it stays alive while
   }
 }
 
+// Errors are made by a function of their own, never inside the call that
+// hands them over: the temporary exception shares its message with the
+// thrown copy, and must be gone before another thread can read and release
+// that copy (the count they share lives in libstdc++, where ThreadSanitizer
+// cannot see it order the two).
+template <class E>
+std::exception_ptr error_of(std::string message) {
+  return std::make_exception_ptr(E(std::move(message)));
+}
+
 // The instance id in an announced routing id "<service>@<instance>".
 std::string instance_of(const std::string& routing_id, const std::string& service) {
   const std::string prefix = service + "@";
@@ -203,9 +213,7 @@ void ServiceCore::dispatch(std::shared_ptr<CallAttempt> attempt) {
     std::unique_lock lock(mutex_);
     if (stopping_) {
       lock.unlock();
-      finish(attempt, nullptr,
-             std::make_exception_ptr(PeerStoppedError("call to '" + attempt->call.function + "': the ServiceClient of '" +
-                                                      service_ + "' is stopped")));
+      finish(attempt, nullptr, stopped_error(*attempt));
       return;
     }
     instance = set_.pick(options_.policy, attempt->tried);
@@ -220,12 +228,12 @@ void ServiceCore::dispatch(std::shared_ptr<CallAttempt> attempt) {
       }
       std::exception_ptr error = attempt->last_error;
       if (attempt->call.options.stop.stop_requested()) {
-        error = std::make_exception_ptr(CancelledError("call to '" + attempt->call.function + "' was cancelled"));
+        error = error_of<CancelledError>("call to '" + attempt->call.function + "' was cancelled");
       } else if (may_come) {
-        error = std::make_exception_ptr(PeerUnreachableError(
+        error = error_of<PeerUnreachableError>(
             "call to '" + attempt->call.function + "': " + std::to_string(waiting_.size()) +
             " calls already wait for a live instance of service '" + service_ +
-            "' (ServiceClientOptions::max_waiting_calls and max_waiting_bytes); nothing was sent"));
+            "' (ServiceClientOptions::max_waiting_calls and max_waiting_bytes); nothing was sent");
       } else if (!error) {
         error = no_instance_error(*attempt, false);
       }
@@ -249,9 +257,7 @@ void ServiceCore::dispatch(std::shared_ptr<CallAttempt> attempt) {
     PeerAccess::submit(*instance->client, std::move(copy));
   } else {  // closed by stop() since it was picked
     lock.unlock();
-    copy.on_reply(nullptr, std::make_exception_ptr(PeerStoppedError("call to '" + attempt->call.function +
-                                                                    "': the ServiceClient of '" + service_ +
-                                                                    "' is stopped")));
+    copy.on_reply(nullptr, stopped_error(*attempt));
   }
 }
 
@@ -264,8 +270,7 @@ void ServiceCore::attempt_done(const std::shared_ptr<CallAttempt>& attempt, cons
   if (!error) return finish(attempt, reply, nullptr);
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) error = std::make_exception_ptr(PeerStoppedError(
-        "call to '" + attempt->call.function + "': the ServiceClient of '" + service_ + "' is stopped"));
+    if (stopping_) error = stopped_error(*attempt);
   }
   // Out of the picks now: its client says so too, but only after failing its calls.
   if (instance_lost(error)) instance->alive.store(false, std::memory_order_release);
@@ -280,11 +285,11 @@ void ServiceCore::attempt_done(const std::shared_ptr<CallAttempt>& attempt, cons
       return dispatch(attempt);
     case AfterAttempt::outcome_unknown:
       return finish(attempt, nullptr,
-                    std::make_exception_ptr(OutcomeUnknownError(
+                    error_of<OutcomeUnknownError>(
                         "call to '" + attempt->call.function + "' on service '" + service_ + "' at " +
                         instance->endpoint + " may have run: " + what_of(error) +
                         ". It was not sent to another instance; mark the call CallOptions{.idempotent = true} if "
-                        "running it twice does no harm")));
+                        "running it twice does no harm"));
   }
 }
 
@@ -293,6 +298,11 @@ void ServiceCore::finish(const std::shared_ptr<CallAttempt>& attempt, msgpack::o
   attempt->on_cancel.reset();
   ReplyHandler done = std::move(attempt->call.on_reply);
   if (done) done(reply, std::move(error));
+}
+
+std::exception_ptr ServiceCore::stopped_error(const CallAttempt& attempt) const {
+  return error_of<PeerStoppedError>("call to '" + attempt.call.function + "': the ServiceClient of '" + service_ +
+                                    "' is stopped");
 }
 
 std::exception_ptr ServiceCore::no_instance_error(const CallAttempt& attempt, bool timed_out) const {
@@ -307,8 +317,8 @@ std::exception_ptr ServiceCore::no_instance_error(const CallAttempt& attempt, bo
             " known, " + std::to_string(live) + " live)";
   }
   if (attempt.last_error) text += "; last failure: " + what_of(attempt.last_error);
-  if (timed_out) return std::make_exception_ptr(TimeoutError(text + "; the call's deadline passed"));
-  return std::make_exception_ptr(PeerUnreachableError(text + "; nothing was sent"));
+  if (timed_out) return error_of<TimeoutError>(text + "; the call's deadline passed");
+  return error_of<PeerUnreachableError>(text + "; nothing was sent");
 }
 
 void ServiceCore::wake() {
@@ -337,8 +347,7 @@ void ServiceCore::housekeeping(std::stop_token stop) {
       std::vector<std::exception_ptr> errors;
       for (const auto& attempt : due) {
         errors.push_back(attempt->call.options.stop.stop_requested()
-                             ? std::make_exception_ptr(CancelledError("call to '" + attempt->call.function +
-                                                                      "' was cancelled"))
+                             ? error_of<CancelledError>("call to '" + attempt->call.function + "' was cancelled")
                              : no_instance_error(*attempt, true));
       }
       lock.unlock();
@@ -412,9 +421,7 @@ void ServiceCore::stop() {
   housekeeper_.request_stop();
   if (housekeeper_.joinable()) housekeeper_.join();
   for (const auto& attempt : waiting) {
-    finish(attempt, nullptr,
-           std::make_exception_ptr(PeerStoppedError("call to '" + attempt->call.function + "': the ServiceClient of '" +
-                                                    service_ + "' is stopped")));
+    finish(attempt, nullptr, stopped_error(*attempt));
   }
   // Each client's pending calls fail with PeerStoppedError as it stops; the
   // instances are still held here, so no engine thread destroys its own client.

@@ -49,6 +49,7 @@ class ServiceCore : public std::enable_shared_from_this<ServiceCore> {
   void attempt_done(const std::shared_ptr<CallAttempt>& attempt, const std::shared_ptr<Instance>& instance,
                     msgpack::object_handle* reply, std::exception_ptr error);
   void finish(const std::shared_ptr<CallAttempt>& attempt, msgpack::object_handle* reply, std::exception_ptr error);
+  std::exception_ptr stopped_error(const CallAttempt& attempt) const;
   std::exception_ptr no_instance_error(const CallAttempt& attempt, bool timed_out) const;
   void wake();
   void housekeeping(std::stop_token stop);
