@@ -23,6 +23,7 @@
 
 #include "pseud/auth.hpp"
 #include "pseud/call.hpp"
+#include "pseud/call_awaitable.hpp"
 #include "pseud/caller.hpp"
 #include "pseud/detail/call_forms.hpp"
 #include "pseud/detail/engine_thread.hpp"
@@ -36,9 +37,6 @@
 namespace pseud {
 
 class Peer;
-
-template <class R>
-class CallAwaitable;
 
 /// The function every peer answers with `[{name, doc}, ...]`: the functions
 /// visible to the caller (names its predicates refuse are left out).
@@ -197,8 +195,6 @@ class Peer {
   // Hands a packed call to the engine: the call forms' machinery, not an API.
   void submit(detail::OutgoingCall call);
   friend class Target;
-  template <class R>
-  friend class CallAwaitable;
   friend struct detail::PeerAccess;
 
   std::string routing_id_;
@@ -259,61 +255,6 @@ class Client : public Peer {
   Target server_;
 };
 
-/// Awaitable of one call. Destroying it while suspended abandons the call:
-/// its reply is dropped and the coroutine is not resumed.
-template <class R>
-class CallAwaitable {
- public:
-  CallAwaitable(Peer& peer, detail::OutgoingCall call)
-      : peer_(&peer), call_(std::move(call)), state_(std::make_shared<State>()) {}
-  CallAwaitable(CallAwaitable&&) noexcept = default;
-  CallAwaitable& operator=(CallAwaitable&&) = delete;
-  ~CallAwaitable() {
-    if (!state_) return;
-    std::lock_guard lock(state_->mutex);
-    state_->abandoned = true;
-  }
-
-  bool await_ready() const noexcept { return false; }
-
-  bool await_suspend(std::coroutine_handle<> handle) {
-    state_->handle = handle;
-    call_.on_reply = [state = state_](msgpack::object_handle* reply, std::exception_ptr error) {
-      std::unique_lock lock(state->mutex);
-      if (reply) state->reply = std::move(*reply);
-      state->error = std::move(error);
-      state->done = true;
-      if (!state->waiting || state->abandoned) return;
-      auto resume = state->handle;
-      lock.unlock();
-      resume.resume();
-    };
-    peer_->submit(std::move(call_));
-    std::lock_guard lock(state_->mutex);
-    if (state_->done) return false;  // completed inside submit(): do not suspend
-    state_->waiting = true;
-    return true;
-  }
-
-  /// Converts the reply where the coroutine resumes.
-  R await_resume() { return detail::to_result<R>(&state_->reply, std::move(state_->error)).get(); }
-
- private:
-  struct State {
-    std::mutex mutex;
-    msgpack::object_handle reply;
-    std::exception_ptr error;
-    bool done = false;
-    std::coroutine_handle<> handle;
-    bool waiting = false;
-    bool abandoned = false;
-  };
-
-  Peer* peer_;
-  detail::OutgoingCall call_;
-  std::shared_ptr<State> state_;
-};
-
 template <class R, class... A>
 R Target::call(std::string_view function, A&&... args) {
   detail::refuse_blocking_call(function);
@@ -338,7 +279,8 @@ void Target::async_call(Callback&& callback, std::string_view function, A&&... a
 
 template <class R, class... A>
 CallAwaitable<R> Target::co_call(std::string_view function, A&&... args) {
-  return CallAwaitable<R>(*peer_, detail::pack_call(destination_, function, std::forward<A>(args)...));
+  return CallAwaitable<R>([peer = peer_](detail::OutgoingCall c) { peer->submit(std::move(c)); },
+                          detail::pack_call(destination_, function, std::forward<A>(args)...));
 }
 
 namespace detail {

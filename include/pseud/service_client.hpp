@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pseud/call_awaitable.hpp"
 #include "pseud/detail/call_forms.hpp"
 #include "pseud/detail/engine_thread.hpp"
 #include "pseud/detail/outgoing_call.hpp"
@@ -124,6 +125,16 @@ class ServiceClient {
     detail::OutgoingCall call = detail::pack_call(service_, function, std::forward<A>(args)...);
     call.on_reply = detail::result_handler<R>(std::forward<Callback>(callback));
     submit(std::move(call));
+  }
+
+  /// Calls `function` from a coroutine (a pseud::Task, see task.hpp):
+  /// `R r = co_await service.co_call<R>(...)`. The coroutine goes on on the
+  /// engine thread of the instance that answered (or the ServiceClient's own
+  /// thread when the call failed without one); nothing waits meanwhile.
+  template <class R = msgpack::object_handle, class... A>
+  CallAwaitable<R> co_call(std::string_view function, A&&... args) {
+    return CallAwaitable<R>([this](detail::OutgoingCall c) { submit(std::move(c)); },
+                            detail::pack_call(service_, function, std::forward<A>(args)...));
   }
 
   /// Functions the instances may call back on this client (any connection).

@@ -120,6 +120,31 @@ TEST(ServiceClient, WaitForAliveReturnsOnceEnoughAreUpOrAtItsLimit) {
   EXPECT_LT(ms_since(start), 1000.0);
 }
 
+TEST(ServiceClient, CoroutineHandlersCallThroughItWithoutBlocking) {
+  Instance a("a"), b("b");
+  ServiceClient service("svc");
+  service.connect({a.endpoint, b.endpoint});
+  ASSERT_EQ(service.wait_for_alive(2, 5s), 2u);
+  // A front server whose coroutine handler asks the service which instance answered.
+  Server front("front");
+  front.register_rpc("which", [&service]() -> Task<std::string> {
+    co_return co_await service.co_call<std::string>("server_instance");
+  });
+  front.register_rpc("unknown", [&service]() -> Task<int> {
+    co_return co_await service.co_call<int>("no.such.function");
+  });
+  Client caller("front");
+  caller.connect(front.bind("tcp://127.0.0.1:*"));
+  std::map<std::string, int> served;
+  for (int i = 0; i < 20; ++i) ++served[caller.call<std::string>("which")];
+  EXPECT_EQ(served["a"], 10);
+  EXPECT_EQ(served["b"], 10);
+  EXPECT_THROW(caller.call<int>("unknown"), ServiceNotFoundError);
+  // No instance left: the error reaches the coroutine from the ServiceClient's own thread.
+  service.stop();
+  EXPECT_THROW(caller.call<std::string>("which", CallOptions{.timeout = 5s}), RemoteError);
+}
+
 TEST(ServiceClient, AnInstanceThatNeverStartedIsNeverWaitedOn) {
   Instance a("a"), b("b");
   test::RefusingPort never;
