@@ -137,10 +137,14 @@ class ChildProcess {
       char chunk[4096];
       const ssize_t n = ::read(stdout_, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
+      if (n == 0) at_end_ = true;
       if (n <= 0) return std::nullopt;
       buffer_.append(chunk, static_cast<std::size_t>(n));
     }
   }
+
+  // True once a read_line() found its stdout closed (the child exited, or closed it).
+  bool at_end() const noexcept { return at_end_; }
 
   // Waits (at most `limit`) for it to exit by itself and reaps it: its exit
   // status, or -1 when it died of a signal; nullopt when it still runs (then
@@ -181,6 +185,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   int stdin_ = -1;
   int stdout_ = -1;
+  bool at_end_ = false;
   std::string buffer_;
 };
 
