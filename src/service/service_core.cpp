@@ -278,13 +278,19 @@ void ServiceCore::attempt_done(const std::shared_ptr<CallAttempt>& attempt, cons
       attempt->last_error = std::move(error);
     }
       return dispatch(attempt);
-    case AfterAttempt::outcome_unknown:
-      return finish(attempt, nullptr,
-                    std::make_exception_ptr(OutcomeUnknownError(
-                        "call to '" + attempt->call.function + "' on service '" + service_ + "' at " +
-                        instance->endpoint + " may have run: " + what_of(error) +
-                        ". It was not sent to another instance; mark the call CallOptions{.idempotent = true} if "
-                        "running it twice does no harm")));
+    case AfterAttempt::outcome_unknown: {
+      // Made before finish(), not in its argument list: make_exception_ptr
+      // copies the error, whose message (a copy-on-write string) it shares
+      // with the temporary; the temporary then dies before the caller is
+      // woken, not after, when the caller may have read and released it
+      // (ThreadSanitizer cannot see libstdc++'s reference count).
+      std::exception_ptr unknown = std::make_exception_ptr(OutcomeUnknownError(
+          "call to '" + attempt->call.function + "' on service '" + service_ + "' at " + instance->endpoint +
+          " may have run: " + what_of(error) +
+          ". It was not sent to another instance; mark the call CallOptions{.idempotent = true} if running it twice "
+          "does no harm"));
+      return finish(attempt, nullptr, std::move(unknown));
+    }
   }
 }
 
