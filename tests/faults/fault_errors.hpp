@@ -26,6 +26,8 @@ inline std::string error_kind(const std::exception_ptr& error) {
     return "CancelledError";
   } catch (const PeerStoppedError&) {
     return "PeerStoppedError";
+  } catch (const OutcomeUnknownError&) {
+    return "OutcomeUnknownError";
   } catch (const RemoteError& e) {
     return "RemoteError(" + e.name() + ")";
   } catch (const Error&) {

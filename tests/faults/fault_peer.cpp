@@ -2,18 +2,39 @@
 // the fault tests that kill and restart a server or run peers in network
 // namespaces (through `ip netns exec`).
 //
-//   fault_peer server [--endpoint E] [--instance ID] [options]
+//   fault_peer server [--endpoint E] [--instance ID] [--service NAME]
+//                     [--register DISCOVERY --ttl SECONDS] [options]
 //                                                    (binds E, default tcp://127.0.0.1:*)
 //   fault_peer client ENDPOINT [--routing-id ID] [options]
+//   fault_peer service-client --discovery DISCOVERY [--service NAME]
+//                     [--instances K] [--calls N] [options]
 //
 // options: --heartbeat noop|liveness, --interval-ms N, --liveness L,
 //          --require-heartbeats true|false, --serve-blocking-seconds S
 //
-// Both serve ping() -> "pong", echo(x) -> x, server_instance() -> the
-// instance id ("" without one) and sleep(seconds) -> seconds (blocking;
-// writes "sleeping" when it starts, returns early at exit).
+// A server is named NAME (default "server"); with --register it publishes
+// itself (pseud::publish, under a lease of SECONDS, default 10) in the
+// discovery at DISCOVERY ("etcd://HOST:PORT") at the endpoint it bound (E
+// must then be a connectable address) until it stops.
+//
+// Server and client serve ping() -> "pong", echo(x) -> x, server_instance()
+// -> the instance id ("" without one), sleep(seconds) -> seconds (blocking;
+// writes "sleeping" when it starts, returns early at exit) and
+// work(tag, seconds) -> the instance id (blocking; writes "ran TAG" when it
+// starts, then sleeps like sleep).
+//
+// A service client follows service NAME (default "server") in DISCOVERY with
+// a pseud::ServiceClient (round robin), waits (at most 10 s) until K
+// instances (default 1) are live, makes N (default 100) calls of
+// server_instance() one after the other, prints what they answered, and exits:
+//   "instances K MS"      K instances live MS ms after it started following
+//   "served ID COUNT"     for each instance that answered, COUNT calls
+//   "failure KIND MESSAGE" for each of the first 10 calls that failed
+//   "done CALLS FAILED MS" N calls, FAILED of them failed, in MS ms
+// (status 2 when K instances were not live within 10 s).
 // stdout, one line each:
-//   server: "endpoint E" once bound;  client: "ready" once a ping got its reply
+//   server: "endpoint E" once bound, then "registered" once published (with --register);
+//   client: "ready" once a ping got its reply
 //   "joined ID" and "gone ID REASON" as peers come and go (ID printable or hex)
 //   "result TAG MS VALUE" or "error TAG MS KIND MESSAGE" for each command below
 // stdin, one command a line:
@@ -27,9 +48,11 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "fault_errors.hpp"
 #include "process_options.hpp"
@@ -43,8 +66,10 @@ using Clock = std::chrono::steady_clock;
 
 const ProgramInfo program{
     "fault_peer",
-    "usage: fault_peer server [--endpoint E] [--instance ID] [options]\n"
+    "usage: fault_peer server [--endpoint E] [--instance ID] [--service NAME] [--register DISCOVERY --ttl S] "
+    "[options]\n"
     "       fault_peer client ENDPOINT [--routing-id ID] [options]\n"
+    "       fault_peer service-client --discovery DISCOVERY [--service NAME] [--instances K] [--calls N] [options]\n"
     "options: --heartbeat noop|liveness --interval-ms N --liveness L --require-heartbeats true|false\n"
     "         --serve-blocking-seconds S\n"};
 
@@ -108,14 +133,64 @@ void start_call(pseud::Peer& peer, bool is_client, const std::string& line) {
   }
 }
 
+// The service-client role: follows a service in a discovery and reports who answered.
+int run_service_client(const std::string& service, const std::string& discovery_address, const ProcessOptions& parsed,
+                       long wanted_instances, long calls) {
+  pseud::ServiceClientOptions options;
+  options.peer = peer_options(parsed);
+  options.policy = pseud::Policy::round_robin;
+  pseud::ServiceClient client(service, options);
+  const auto started = Clock::now();
+  client.connect_service(pseud::make_discovery(discovery_address));
+  auto live = [&client] {
+    long n = 0;
+    for (const pseud::InstanceStatus& status : client.instances()) n += status.alive ? 1 : 0;
+    return n;
+  };
+  const auto until = started + 10s;
+  while (live() < wanted_instances) {
+    if (Clock::now() >= until) {
+      std::fprintf(stderr, "fault_peer: %ld of %ld instances of '%s' live after 10 s (discovery %s)\n", live(),
+                   wanted_instances, service.c_str(), discovery_address.c_str());
+      return 2;
+    }
+    std::this_thread::sleep_for(5ms);  // polling step
+  }
+  auto ms_since = [](Clock::time_point from) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", std::chrono::duration<double, std::milli>(Clock::now() - from).count());
+    return std::string(text);
+  };
+  write_line("instances " + std::to_string(live()) + " " + ms_since(started));
+  std::map<std::string, long> served;
+  long failed = 0;
+  const auto calls_started = Clock::now();
+  for (long i = 0; i < calls; ++i) {
+    try {
+      ++served[client.call<std::string>("server_instance", pseud::CallOptions{.timeout = 5000ms})];
+    } catch (const std::exception&) {
+      if (++failed <= 10) {
+        const auto error = std::current_exception();
+        write_line("failure " + pseud::faults::error_kind(error) + " " + one_line(pseud::faults::error_text(error)));
+      }
+    }
+  }
+  const std::string took = ms_since(calls_started);
+  for (const auto& [id, count] : served) write_line("served " + printable(id) + " " + std::to_string(count));
+  write_line("done " + std::to_string(calls) + " " + std::to_string(failed) + " " + took);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (!guard_process()) return 3;
-  if (argc < 2) usage(program, "the first argument must be 'server' or 'client'");
+  constexpr const char* roles = "the first argument must be 'server', 'client' or 'service-client'";
+  if (argc < 2) usage(program, roles);
   const std::string role = argv[1];
-  if (role != "server" && role != "client") usage(program, "the first argument must be 'server' or 'client'");
+  if (role != "server" && role != "client" && role != "service-client") usage(program, roles);
   const bool is_client = role == "client";
+  const bool is_server = role == "server";
   std::string endpoint = "tcp://127.0.0.1:*";
   int first = 2;
   if (is_client) {
@@ -126,14 +201,31 @@ int main(int argc, char** argv) {
   std::string routing_id;
   std::string instance;
   std::string require_heartbeats = "false";
+  std::string service = "server";
+  std::string discovery_address;
+  long ttl_seconds = 10;
+  long wanted_instances = 1;
+  long calls = 100;
   const ProcessOptions parsed =
       parse_process_options(program, argc, argv, first, [&](std::string_view option, const char* value) {
-        if (option == "--endpoint" && !is_client) {
+        if (option == "--endpoint" && is_server) {
           endpoint = value;
         } else if (option == "--routing-id" && is_client) {
           routing_id = value;
-        } else if (option == "--instance" && !is_client) {
+        } else if (option == "--instance" && is_server) {
           instance = value;
+        } else if (option == "--service" && !is_client) {
+          service = value;
+        } else if (option == "--register" && is_server) {
+          discovery_address = value;
+        } else if (option == "--ttl" && is_server) {
+          ttl_seconds = whole_number(program, value, "--ttl");
+        } else if (option == "--discovery" && !is_client && !is_server) {
+          discovery_address = value;
+        } else if (option == "--instances" && !is_client && !is_server) {
+          wanted_instances = whole_number(program, value, "--instances");
+        } else if (option == "--calls" && !is_client && !is_server) {
+          calls = whole_number(program, value, "--calls");
         } else if (option == "--require-heartbeats") {
           require_heartbeats = value;
         } else {
@@ -141,6 +233,16 @@ int main(int argc, char** argv) {
         }
         return true;
       });
+
+  if (role == "service-client") {
+    if (discovery_address.empty()) usage(program, "a service client needs --discovery");
+    try {
+      return run_service_client(service, discovery_address, parsed, wanted_instances, calls);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "fault_peer: %s\n", e.what());
+      return 2;
+    }
+  }
 
   Shutdown shutdown;
   try {
@@ -156,12 +258,23 @@ int main(int argc, char** argv) {
     if (is_client) {
       peer = std::make_unique<pseud::Client>("server", options);
     } else {
-      peer = std::make_unique<pseud::Server>("server", options);
+      peer = std::make_unique<pseud::Server>(service, options);
     }
     peer->register_rpc("ping", [] { return std::string("pong"); });
     peer->register_rpc("echo", [](const std::string& text) { return text; });
     peer->register_rpc("server_instance", [instance] { return instance; });
     peer->register_rpc("sleep", sleep_handler(shutdown, parsed.serve_blocking_seconds), {.blocking = true});
+    peer->register_rpc(
+        "work",
+        [instance, sleep = sleep_handler(shutdown, parsed.serve_blocking_seconds)](const std::string& tag,
+                                                                                   double seconds) {
+          write_line("ran " + tag);
+          if (seconds > 0) sleep(seconds);
+          return instance;
+        },
+        {.blocking = true});
+    std::shared_ptr<pseud::Discovery> discovery;
+    std::shared_ptr<pseud::Registration> registration;
     if (is_client) {
       auto& client = static_cast<pseud::Client&>(*peer);
       client.connect(endpoint);
@@ -173,7 +286,14 @@ int main(int argc, char** argv) {
       }
       write_line("ready");
     } else {
-      write_line("endpoint " + peer->bind(endpoint));
+      const std::string bound = peer->bind(endpoint);
+      write_line("endpoint " + bound);
+      if (!discovery_address.empty()) {
+        discovery = pseud::make_discovery(discovery_address);
+        registration = pseud::publish(static_cast<pseud::Server&>(*peer), *discovery,
+                                      {.endpoints = {bound}, .registration = {std::chrono::seconds(ttl_seconds)}});
+        write_line("registered");
+      }
     }
 
     std::string line;
@@ -190,6 +310,7 @@ int main(int argc, char** argv) {
       }
     }
     shutdown.request();
+    if (registration) registration->withdraw();
     peer->stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fault_peer: %s\n", e.what());

@@ -12,206 +12,25 @@
 // namespaces (named with this process's pid) are deleted whatever happens,
 // and ones left by a dead test process are deleted first.
 
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
 #include "fault_support.hpp"
+#include "netns_support.hpp"
 #include "pseud/pseud.hpp"
 
 namespace pseud::faults {
 namespace {
 
-using test::ChildProcess;
-
-constexpr auto bound = 5000ms;
 constexpr auto interval = 100ms;  // H
 constexpr int liveness = 3;       // L
 const auto detection_limit = interval * (liveness + 1) * latency_factor();
-constexpr const char* prefix = "pseudf-";
 const std::string server_address = "10.77.0.1";
 const std::string client_address = "10.77.0.2";
-const std::string table = "pseudfault";
-
-// The absolute path of `program` on PATH (posix_spawn in ChildProcess needs one), or "".
-std::string on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
-  dirs += ":/usr/sbin:/sbin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
-    const std::string candidate = dirs.substr(start, end - start) + "/" + program;
-    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return {};
-}
-
-// Deletes namespaces named by a test process that no longer exists.
-void delete_stale_namespaces() {
-  for (const char* dir_name : {"/run/netns", "/var/run/netns"}) {
-    DIR* dir = ::opendir(dir_name);
-    if (!dir) continue;
-    std::vector<std::string> stale;
-    while (const dirent* entry = ::readdir(dir)) {
-      const std::string name = entry->d_name;
-      if (name.rfind(prefix, 0) != 0) continue;
-      const long pid = std::strtol(name.c_str() + std::strlen(prefix), nullptr, 10);
-      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(name);
-    }
-    ::closedir(dir);
-    for (const auto& name : stale) run_command({"ip", "netns", "delete", name});
-  }
-}
-
-// Two namespaces joined by a veth pair, with an empty nftables table in the
-// server's; all deleted by the destructor.
-class TwoHosts {
- public:
-  TwoHosts() {
-    const std::string pid = std::to_string(::getpid());
-    server_ns = prefix + pid + "-a";
-    client_ns = prefix + pid + "-b";
-    server_link = "pf" + pid + "a";
-    client_link = "pf" + pid + "b";
-    delete_stale_namespaces();
-    const std::vector<std::vector<std::string>> steps{
-        {"ip", "netns", "add", server_ns},
-        {"ip", "netns", "add", client_ns},
-        {"ip", "link", "add", server_link, "netns", server_ns, "type", "veth", "peer", "name", client_link, "netns",
-         client_ns},
-        {"ip", "-n", server_ns, "addr", "add", server_address + "/24", "dev", server_link},
-        {"ip", "-n", client_ns, "addr", "add", client_address + "/24", "dev", client_link},
-        {"ip", "-n", server_ns, "link", "set", "lo", "up"},
-        {"ip", "-n", client_ns, "link", "set", "lo", "up"},
-        {"ip", "-n", server_ns, "link", "set", server_link, "up"},
-        {"ip", "-n", client_ns, "link", "set", client_link, "up"},
-        {"ip", "netns", "exec", server_ns, "nft",
-         "add table inet " + table + "; add chain inet " + table +
-             " in { type filter hook input priority 0; policy accept; }; add chain inet " + table +
-             " out { type filter hook output priority 0; policy accept; }"},
-    };
-    for (const auto& step : steps) {
-      if (step[1] == "netns" && step[2] == "add") created_.push_back(step[3]);
-      const CommandResult result = run_command(step);
-      if (result.status != 0) {
-        std::string command;
-        for (const auto& part : step) command += (command.empty() ? "" : " ") + part;
-        failure = "'" + command + "' failed (status " + std::to_string(result.status) + "): " + result.output;
-        if (step[1] == "netns" && step[2] == "add") created_.pop_back();
-        return;
-      }
-    }
-  }
-  ~TwoHosts() {
-    for (const auto& name : created_) run_command({"ip", "netns", "delete", name});
-  }
-  TwoHosts(const TwoHosts&) = delete;
-  TwoHosts& operator=(const TwoHosts&) = delete;
-
-  // Drops everything on the link, both directions; returns the nft run.
-  CommandResult cut() {
-    return run_command({"ip", "netns", "exec", server_ns, "nft",
-                        "add rule inet " + table + " in iifname " + server_link + " drop; add rule inet " + table +
-                            " out oifname " + server_link + " drop"});
-  }
-  CommandResult heal() {
-    return run_command({"ip", "netns", "exec", server_ns, "nft",
-                        "flush chain inet " + table + " in; flush chain inet " + table + " out"});
-  }
-
-  std::string server_ns, client_ns, server_link, client_link;
-  std::string failure;  // why the set-up failed; empty when it worked
-
- private:
-  std::vector<std::string> created_;
-};
-
-// A fault_peer in a namespace, with every stdout line it wrote and when it arrived.
-class Host {
- public:
-  Host(const std::string& ip, const std::string& ns, std::vector<std::string> args) {
-    std::vector<std::string> argv{"netns", "exec", ns, fault_peer_path()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    child_ = std::make_unique<ChildProcess>(ip, argv, fault_peer_options);
-  }
-  ~Host() {
-    child_->close_stdin();
-    child_->kill_and_reap();
-  }
-
-  struct Line {
-    std::string text;
-    Clock::time_point at;
-  };
-
-  // The first line not yet taken that starts with `start`, reading more for up to `limit`.
-  std::optional<Line> take(const std::string& start, std::chrono::milliseconds limit = bound) {
-    const auto until = Clock::now() + limit;
-    while (true) {
-      for (auto it = unread_.begin(); it != unread_.end(); ++it) {
-        if (it->text.rfind(start, 0) == 0) {
-          Line line = *it;
-          unread_.erase(it);
-          return line;
-        }
-      }
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      auto text = child_->read_line(left);
-      if (!text) return std::nullopt;
-      unread_.push_back(Line{*text, Clock::now()});
-    }
-  }
-
-  bool send(const std::string& command) { return child_->write(command + "\n", bound); }
-
-  // Makes a call and waits for its outcome line ("result TAG MS VALUE" or "error TAG MS KIND ...").
-  std::optional<Line> call(const std::string& tag, const std::string& destination, const std::string& function,
-                           const std::string& arg, std::chrono::milliseconds limit = bound) {
-    if (!send("call " + tag + " " + destination + " " + function + " " + arg)) return std::nullopt;
-    return outcome(tag, limit);
-  }
-  std::optional<Line> outcome(const std::string& tag, std::chrono::milliseconds limit = bound) {
-    const auto until = Clock::now() + limit;
-    while (Clock::now() < until) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
-      // Either outcome: look for both without losing order.
-      for (const char* kind : {"result ", "error "}) {
-        for (auto it = unread_.begin(); it != unread_.end(); ++it) {
-          if (it->text.rfind(std::string(kind) + tag + " ", 0) == 0) {
-            Line line = *it;
-            unread_.erase(it);
-            return line;
-          }
-        }
-      }
-      auto text = child_->read_line(left);
-      if (!text) return std::nullopt;
-      unread_.push_back(Line{*text, Clock::now()});
-    }
-    return std::nullopt;
-  }
-  std::string unread() const {
-    std::string all;
-    for (const auto& line : unread_) all += "\n  " + line.text;
-    return all;
-  }
-
- private:
-  std::unique_ptr<ChildProcess> child_;
-  std::vector<Line> unread_;
-};
 
 // "result TAG MS VALUE": the helper's own measure of the call, in ms.
 double call_ms(const Host::Line& line) {
@@ -236,10 +55,14 @@ std::vector<std::string> liveness_args() {
 TEST(TwoNamespaces, CallsBothWaysAndALinkCutIsDetectedByHeartbeats) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "needs root to create network namespaces (running as uid " << ::geteuid() << ")";
-  const std::string ip = on_path("ip");
+  const std::string ip = test::program_on_path("ip");
   if (ip.empty()) GTEST_SKIP() << "needs iproute2's 'ip' on PATH";
-  if (on_path("nft").empty()) GTEST_SKIP() << "needs nftables' 'nft' on PATH";
-  TwoHosts hosts;
+  if (test::program_on_path("nft").empty()) GTEST_SKIP() << "needs nftables' 'nft' on PATH";
+  TwoHosts hosts({.prefix = "pseudf-",
+                  .link_prefix = "pf",
+                  .address_a = server_address,
+                  .address_b = client_address,
+                  .nft_table = "pseudfault"});
   if (!hosts.failure.empty()) GTEST_SKIP() << "this machine does not allow the two-namespace set-up: " << hosts.failure;
   const long calls = count(200, 20, 20);
 
@@ -250,9 +73,9 @@ TEST(TwoNamespaces, CallsBothWaysAndALinkCutIsDetectedByHeartbeats) {
     server_args.push_back(arg);
     client_args.push_back(arg);
   }
-  Host server(ip, hosts.server_ns, server_args);
+  Host server(ip, hosts.a_ns, server_args);
   ASSERT_TRUE(server.take("endpoint " + endpoint)) << "the server did not bind " << endpoint << server.unread();
-  Host client(ip, hosts.client_ns, client_args);
+  Host client(ip, hosts.b_ns, client_args);
   ASSERT_TRUE(client.take("ready")) << "the client could not reach the server" << client.unread();
   ASSERT_TRUE(server.take("joined netns-client")) << server.unread();
   ASSERT_TRUE(client.take("joined server")) << client.unread();

@@ -23,6 +23,7 @@
 #include "pseud/keys.hpp"
 #include "pseud/passwords.hpp"
 #include "security/zap_dispatcher.hpp"
+#include "socket_monitor.hpp"
 #include "test_support.hpp"
 
 namespace pseud::security {
@@ -76,51 +77,12 @@ struct Server {
 };
 
 /// Watches a socket's handshake events through zmq_socket_monitor.
-class Monitor {
+class Monitor : public test::SocketMonitor {
  public:
-  Monitor(zmq::context_t& context, zmq::socket_t& watched) : pair_(context, zmq::socket_type::pair) {
-    static std::atomic<int> counter{0};
-    const std::string endpoint = "inproc://zap-test-monitor-" + std::to_string(counter++);
-    const int events = ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
-    if (zmq_socket_monitor(watched.handle(), endpoint.c_str(), events) != 0) throw zmq::error_t();
-    pair_.set(zmq::sockopt::linger, 0);
-    pair_.connect(endpoint);
-  }
-
-  struct Event {
-    int event;
-    int value;
-  };
-
-  /// The next event, or nullopt after `limit`.
-  std::optional<Event> next(std::chrono::milliseconds limit) {
-    pair_.set(zmq::sockopt::rcvtimeo, static_cast<int>(limit.count()));
-    zmq::message_t head;
-    if (!pair_.recv(head)) return std::nullopt;
-    zmq::message_t address;
-    if (head.more() && !pair_.recv(address)) return std::nullopt;
-    std::uint16_t event = 0;
-    std::uint32_t value = 0;
-    std::memcpy(&event, head.data(), sizeof event);
-    std::memcpy(&value, static_cast<const char*>(head.data()) + sizeof event, sizeof value);
-    return Event{event, static_cast<int>(value)};
-  }
-
-  /// Waits for `wanted`, skipping other events; nullopt after `limit`.
-  std::optional<Event> wait_for(int wanted, std::chrono::milliseconds limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (true) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-      if (left <= 0ms) return std::nullopt;
-      const auto event = next(left);
-      if (!event) return std::nullopt;
-      if (event->event == wanted) return event;
-    }
-  }
-
- private:
-  zmq::socket_t pair_;
+  Monitor(zmq::context_t& context, zmq::socket_t& watched)
+      : SocketMonitor(context, watched,
+                      ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                          ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {}
 };
 
 /// A DEALER client; `configure` sets its mechanism options.

@@ -10,9 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -36,6 +38,22 @@ struct ChildProcessOptions {
   // Appended to the message of the exception thrown when the spawn fails.
   std::string spawn_hint;
 };
+
+// The absolute path of `program` on PATH, or else in /usr/sbin or /sbin
+// (posix_spawn and execv need one), or "" when it is nowhere.
+inline std::string program_on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
+  dirs += ":/usr/sbin:/sbin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string candidate = dirs.substr(start, end - start) + "/" + program;
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
 
 // A spawned program with pipes to its stdin and from its stdout. The
 // destructor SIGKILLs and reaps it.
@@ -137,10 +155,14 @@ class ChildProcess {
       char chunk[4096];
       const ssize_t n = ::read(stdout_, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
+      if (n == 0) at_end_ = true;
       if (n <= 0) return std::nullopt;
       buffer_.append(chunk, static_cast<std::size_t>(n));
     }
   }
+
+  // True once a read_line() found its stdout closed (the child exited, or closed it).
+  bool at_end() const noexcept { return at_end_; }
 
   // Waits (at most `limit`) for it to exit by itself and reaps it: its exit
   // status, or -1 when it died of a signal; nullopt when it still runs (then
@@ -181,6 +203,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   int stdin_ = -1;
   int stdout_ = -1;
+  bool at_end_ = false;
   std::string buffer_;
 };
 

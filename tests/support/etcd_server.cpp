@@ -1,11 +1,12 @@
-// The etcd test fixture: spawn, health checks over a raw loopback socket,
-// stop, freeze, wipe and restart.
+// The etcd test fixture: spawn (in a network namespace when told), health
+// checks over a raw socket, stop, freeze, wipe and restart.
 #include "etcd_server.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -17,7 +18,10 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 #include <vector>
+
+#include "child_process.hpp"
 
 namespace pseud::test {
 
@@ -46,15 +50,15 @@ int free_port(int avoid) {
   throw std::runtime_error("no free loopback port");
 }
 
-// GET `path` on 127.0.0.1:`port`, the whole answer within `limit` (empty on failure).
-std::string http_get(int port, const char* path, std::chrono::milliseconds limit) {
+// GET `path` on `host`:`port`, the whole answer within `limit` (empty on failure).
+std::string http_get(const std::string& host, int port, const char* path, std::chrono::milliseconds limit) {
   const auto until = std::chrono::steady_clock::now() + limit;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return {};
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) return {};
   address.sin_port = htons(static_cast<std::uint16_t>(port));
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return {};
   std::string answer;
   auto left_ms = [&] {
     return static_cast<int>(
@@ -69,7 +73,7 @@ std::string http_get(int port, const char* path, std::chrono::milliseconds limit
     ::close(fd);
     return {};
   }
-  const std::string request = std::string("GET ") + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  const std::string request = std::string("GET ") + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     ::close(fd);
     return {};
@@ -86,6 +90,22 @@ std::string http_get(int port, const char* path, std::chrono::milliseconds limit
   return answer;
 }
 
+// http_get from inside network namespace `ns` (empty: this one): on a thread
+// of its own, which setns() moves there and which then ends.
+std::string http_get_in(const std::string& ns, const std::string& host, int port, const char* path,
+                        std::chrono::milliseconds limit) {
+  if (ns.empty()) return http_get(host, port, path, limit);
+  std::string answer;
+  std::thread([&] {
+    const int fd = ::open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    const bool entered = ::setns(fd, CLONE_NEWNET) == 0;
+    ::close(fd);
+    if (entered) answer = http_get(host, port, path, limit);
+  }).join();
+  return answer;
+}
+
 }  // namespace
 
 std::string EtcdServer::program() {
@@ -95,7 +115,13 @@ std::string EtcdServer::program() {
 
 bool EtcdServer::installed() { return ::access(program().c_str(), X_OK) == 0; }
 
-EtcdServer::EtcdServer() {
+EtcdServer::EtcdServer() : EtcdServer(EtcdServerOptions{}) {}
+
+EtcdServer::EtcdServer(EtcdServerOptions options) : options_(std::move(options)) {
+  if (!options_.network_namespace.empty()) {
+    ip_program_ = program_on_path("ip");
+    if (ip_program_.empty()) throw std::runtime_error("etcd in a network namespace needs iproute2's 'ip' on PATH");
+  }
   char pattern[] = "/tmp/pseud-etcd-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
   directory_ = pattern;
@@ -119,21 +145,20 @@ EtcdServer::~EtcdServer() {
   std::filesystem::remove_all(directory_, ignored);
 }
 
-std::string EtcdServer::client_url() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
-std::string EtcdServer::address() const { return "etcd://127.0.0.1:" + std::to_string(client_port_); }
+std::string EtcdServer::client_url() const {
+  return "http://" + options_.host + ":" + std::to_string(client_port_);
+}
+std::string EtcdServer::address() const { return "etcd://" + options_.host + ":" + std::to_string(client_port_); }
 
 bool EtcdServer::launch_and_wait() {
   const std::string client = client_url();
-  const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-  std::vector<std::string> args = {program(),
-                                   "--name", "t",
-                                   "--data-dir", data_dir_,
-                                   "--listen-client-urls", client,
-                                   "--advertise-client-urls", client,
-                                   "--listen-peer-urls", peer,
-                                   "--initial-advertise-peer-urls", peer,
-                                   "--initial-cluster", "t=" + peer,
-                                   "--initial-cluster-state", "new"};
+  const std::string peer = "http://" + options_.host + ":" + std::to_string(peer_port_);
+  std::vector<std::string> args;
+  if (!options_.network_namespace.empty()) args = {ip_program_, "netns", "exec", options_.network_namespace};
+  args.insert(args.end(), {program(), "--name", "t", "--data-dir", data_dir_, "--listen-client-urls", client,
+                           "--advertise-client-urls", client, "--listen-peer-urls", peer,
+                           "--initial-advertise-peer-urls", peer, "--initial-cluster", "t=" + peer,
+                           "--initial-cluster-state", "new"});
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -170,7 +195,7 @@ bool EtcdServer::launch_and_wait() {
 }
 
 bool EtcdServer::healthy(std::chrono::milliseconds limit) const {
-  return http_get(client_port_, "/health", limit).find("\"health\":\"true\"") != std::string::npos;
+  return http_get_in(options_.network_namespace, options_.host, client_port_, "/health", limit).find("\"health\":\"true\"") != std::string::npos;
 }
 
 void EtcdServer::kill_now() {
