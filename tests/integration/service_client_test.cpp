@@ -79,7 +79,8 @@ TEST(Instances, AClientConnectedToItselfDoesNotTakeItselfForItsServer) {
   // server can hit by chance; forced here through libzmq's source;destination form).
   std::string port;
   {
-    test::RefusingPort free;
+    // Below the ephemeral range: no other test's server is given it meanwhile.
+    const auto free = test::RefusingPort::below_ephemeral_range();
     port = free.endpoint().substr(free.endpoint().rfind(':') + 1);
   }
   std::atomic<int> joined{0};
