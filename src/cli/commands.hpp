@@ -18,5 +18,7 @@ int run_health(const std::vector<std::string>& words);
 void block_stop_signals();
 /// Waits for SIGINT or SIGTERM, at most `seconds` (negative: no limit). True if a signal came.
 bool wait_for_signal(double seconds);
+/// Blocks until `signal_number`, or (0) SIGINT or SIGTERM, arrives; returns which did.
+int take_signal(int signal_number = 0);
 
 }  // namespace pseud::cli

@@ -28,7 +28,7 @@ constexpr const char* usage_text = R"(usage:
              [--trust NAME=Z85 ...] [--user LOGIN=PASSWORD ...] [--permission USER=PERMISSION ...]
              [--heartbeat noop|liveness] [--heartbeat-interval MS] [--call PEER:FUNC:JSON_ARRAY ...]
              [--instance ID [--register etcd://HOST:PORT [--version V] [--ttl SECONDS] [--advertise ENDPOINT]]]
-             [--grace SECONDS]   (SIGINT/SIGTERM stop it gracefully within this, default 5)
+             [--grace SECONDS]   (SIGTERM stops it gracefully within this, default 5; SIGINT at once)
   pseud inspect ENDPOINT [--server-name NAME] [--auth ...] [--timeout SECONDS]
   pseud health ENDPOINT [SERVICE] [--server-name NAME] [--auth ...]   (exit 0 only when SERVING)
   pseud discover etcd://HOST:PORT [SERVICE]   (one JSON line per live instance, of every service without SERVICE)
@@ -67,6 +67,19 @@ bool wait_for_signal(double seconds) {
     if (taken > 0) return true;
     if (errno != EINTR) return false;  // EAGAIN: the time is up
   }
+}
+
+int take_signal(int signal_number) {
+  sigset_t wanted;
+  sigemptyset(&wanted);
+  if (signal_number != 0) {
+    sigaddset(&wanted, signal_number);
+  } else {
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGTERM);
+  }
+  int taken = 0;
+  return sigwait(&wanted, &taken) == 0 ? taken : 0;
 }
 
 int run_keygen(const std::vector<std::string>& words) {

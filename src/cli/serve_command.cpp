@@ -1,7 +1,10 @@
 // `pseud serve`: a server offering the demo functions, printing one JSON line
 // per event until SIGINT or SIGTERM.
 
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/demo_functions.hpp"
@@ -101,9 +104,21 @@ int run_serve(const std::vector<std::string>& words) {
              json_text(options.auth.name) + "}");
   const auto registration = register_server(server, line, endpoint);
   const double grace = line.seconds("grace").value_or(5.0);
-  wait_for_signal(-1);
-  // SIGINT or SIGTERM: a graceful stop (withdrawn, drained, closed).
-  server.stop(std::chrono::milliseconds(static_cast<long>(grace * 1000)));
+  if (take_signal() == SIGTERM) {
+    // A graceful stop (withdrawn, drained, closed); SIGINT meanwhile (an
+    // impatient operator's Ctrl-C) leaves at once.
+    char grace_text[32];
+    std::snprintf(grace_text, sizeof grace_text, "%g", grace);
+    print_line(std::string("{\"event\": \"stopping\", \"grace\": ") + grace_text + "}");
+    std::thread([] {
+      if (take_signal(SIGINT) != SIGINT) return;
+      print_line("{\"event\": \"stopped\", \"forced\": true}");
+      std::quick_exit(Exit::ok);
+    }).detach();
+    server.stop(std::chrono::milliseconds(static_cast<long>(grace * 1000)));
+  } else {
+    server.stop();  // SIGINT: at once
+  }
   print_line("{\"event\": \"stopped\"}");
   // Blocking handlers still running (a `sleep` of an hour, say) would hold
   // the Server's destructor: the process leaves without them, their replies

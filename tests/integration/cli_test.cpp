@@ -287,7 +287,7 @@ TEST(Cli, SigtermLetsACallInFlightFinishAndRefusesNewOnes) {
   ASSERT_EQ(client.call<std::string>("echo", "after", options), "after");
   const auto sent_term = std::chrono::steady_clock::now();
   std::vector<std::string> rest;
-  std::thread stopper([&] { EXPECT_EQ(server.terminate(rest), 0); });
+  std::jthread stopper([&] { EXPECT_EQ(server.terminate(rest), 0); });
   // Refused fast while the call in flight finishes (polled: SIGTERM takes a moment to arrive).
   bool refused = false;
   while (!refused && slow.wait_for(0s) != std::future_status::ready) {
