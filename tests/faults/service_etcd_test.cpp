@@ -9,6 +9,7 @@
 //     at most once in all, each success on the instance that answered it,
 //     each failure on none of the survivors;
 //   * once it has left, 200 calls all go to the two survivors, none fails.
+// And a new instance that registers serves calls within a second.
 // Skipped, saying why, when etcd is not installed.
 
 #include <signal.h>
@@ -334,6 +335,46 @@ TEST(ServiceEtcd, AKilledInstanceLeavesWithItsLeaseAndNoCallIsRunTwiceOrRoutedTo
   EXPECT_EQ(after["a"] + after["c"], 200);
   EXPECT_GE(after["a"], 50);
   EXPECT_GE(after["c"], 50);
+}
+
+TEST(ServiceEtcd, ANewInstanceServesCallsWithinASecondOfRegistering) {
+  if (!EtcdServer::installed()) {
+    GTEST_SKIP() << "etcd-server is not installed (" << EtcdServer::program()
+                 << " not found): apt-get install etcd-server";
+  }
+  EtcdServer etcd;
+  std::map<std::string, std::unique_ptr<Instance>> servers;
+  for (const char* id : {"a", "b"}) {
+    servers[id] = start_instance(id, etcd.address());
+    ASSERT_TRUE(servers[id]->log->wait_for("registered", 5000ms)) << "instance " << id << " did not register";
+  }
+  ServiceClient client("server");
+  client.connect_service(make_discovery(etcd.address()));
+  ASSERT_EQ(client.wait_for_alive(2, 5000ms * latency_factor()), 2u);
+
+  servers["d"] = start_instance("d", etcd.address());
+  ASSERT_TRUE(servers["d"]->log->wait_for("registered", 5000ms)) << "instance d did not register";
+  const auto registered = Clock::now();
+  const auto limit = std::chrono::milliseconds(1000 * latency_factor());
+  // Round robin: once d is live, one call in three reaches it.
+  std::optional<double> first_ms;
+  int calls = 0, failures = 0;
+  while (!first_ms && Clock::now() < registered + limit + 2000ms) {
+    try {
+      ++calls;
+      if (client.call<std::string>("server_instance", CallOptions{.timeout = 2000ms}) == "d") {
+        first_ms = ms_between(registered, Clock::now());
+      }
+    } catch (const std::exception&) {
+      ++failures;
+    }
+  }
+  figure("etcd + ServiceClient: a new instance registered and served its first call %.0f ms later (limit %lld ms%s); "
+         "%d calls meanwhile, %d failed",
+         first_ms.value_or(-1), static_cast<long long>(limit.count()), latency_note(), calls, failures);
+  ASSERT_TRUE(first_ms) << "d served no call within " << (limit + 2000ms).count() << " ms of registering";
+  EXPECT_LE(*first_ms, static_cast<double>(limit.count()));
+  EXPECT_EQ(failures, 0);
 }
 
 }  // namespace
