@@ -21,6 +21,7 @@
 #include "discovery/http_client.hpp"
 #include "etcd_server.hpp"
 #include "pseud/discovery.hpp"
+#include "watch_recorder.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/log.hpp"
 
@@ -60,55 +61,9 @@ InstanceRecord record(const std::string& service, const std::string& instance) {
   return r;
 }
 
-std::set<std::string> instances(const std::vector<InstanceRecord>& records) {
-  std::set<std::string> names;
-  for (const auto& r : records) names.insert(r.instance);
-  return names;
-}
+using pseud::test::instance_ids;
 
-// Collects what a watch delivers.
-class Recorder {
- public:
-  auto callback() {
-    return [this](const std::vector<InstanceRecord>& set) {
-      std::lock_guard lock(mutex_);
-      sets_.push_back(set);
-      last_change_ = Clock::now();
-      if (set.empty()) ++empty_calls_;
-      changed_.notify_all();
-    };
-  }
-
-  // Waits (at most `limit`) until the last delivered set has exactly `names`.
-  bool wait_for(const std::set<std::string>& names, std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, limit, [&] { return !sets_.empty() && instances(sets_.back()) == names; });
-  }
-  std::size_t calls() {
-    std::lock_guard lock(mutex_);
-    return sets_.size();
-  }
-  std::size_t empty_calls() {
-    std::lock_guard lock(mutex_);
-    return empty_calls_;
-  }
-  std::vector<InstanceRecord> last() {
-    std::lock_guard lock(mutex_);
-    return sets_.empty() ? std::vector<InstanceRecord>{} : sets_.back();
-  }
-  // When the last set was delivered.
-  Clock::time_point last_change() {
-    std::lock_guard lock(mutex_);
-    return last_change_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::vector<InstanceRecord>> sets_;
-  std::size_t empty_calls_ = 0;
-  Clock::time_point last_change_;
-};
+using Recorder = pseud::test::WatchRecorder;
 
 // Keeps pseud's log lines (bounded) for checks; the last ones are printed on failure.
 class LogCapture {
@@ -172,7 +127,7 @@ class DiscoveryEtcd : public ::testing::Test {
 
   bool lookup_has(const std::string& service, const std::set<std::string>& names) {
     try {
-      return instances(discovery_->lookup(service)) == names;
+      return instance_ids(discovery_->lookup(service)) == names;
     } catch (const pseud::DiscoveryError&) {
       return false;
     }
@@ -206,7 +161,7 @@ TEST_F(DiscoveryEtcd, RegisterLookupWatchWithdraw) {
   const long withdraw_ms = ms_since(withdraw_start);
   ASSERT_TRUE(recorder.wait_for({"a", "c"}, 1000ms)) << "the watch did not see the withdraw within 1 s";
   const long seen_ms = ms_since(withdraw_start);
-  EXPECT_EQ(instances(discovery_->lookup("echo")), (std::set<std::string>{"a", "c"}));
+  EXPECT_EQ(instance_ids(discovery_->lookup("echo")), (std::set<std::string>{"a", "c"}));
   std::printf("[figure] etcd: first watch set after %ld ms; withdraw() took %ld ms, seen by the watch after %ld ms\n",
               first_set_ms, withdraw_ms, seen_ms);
 
@@ -403,7 +358,7 @@ TEST_F(DiscoveryEtcd, HostileRecordsAreSkipped) {
   valid["instance"] = "external";
   put("external", valid.dump());
   ASSERT_TRUE(recorder.wait_for({"good", "external"}, 2000ms));
-  EXPECT_EQ(instances(discovery_->lookup("echo")), (std::set<std::string>{"good", "external"}));
+  EXPECT_EQ(instance_ids(discovery_->lookup("echo")), (std::set<std::string>{"good", "external"}));
   EXPECT_GE(log_.count("skipped the record"), 4u);
 }
 

@@ -10,6 +10,7 @@
 
 #include "discovery/static_discovery.hpp"
 #include "pseud/discovery.hpp"
+#include "watch_recorder.hpp"
 #include "pseud/errors.hpp"
 
 namespace {
@@ -26,43 +27,7 @@ InstanceRecord record(const std::string& service, const std::string& instance) {
   return r;
 }
 
-// Collects what a watch delivers.
-class Recorder {
- public:
-  auto callback() {
-    return [this](const std::vector<InstanceRecord>& set) {
-      std::lock_guard lock(mutex_);
-      sets_.push_back(set);
-      thread_ = std::this_thread::get_id();
-      changed_.notify_all();
-    };
-  }
-
-  // Waits (at most `limit`) for a delivered set of `count` records.
-  bool wait_for_count(std::size_t count, std::chrono::milliseconds limit = 2000ms) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, limit, [&] { return !sets_.empty() && sets_.back().size() == count; });
-  }
-
-  std::size_t calls() {
-    std::lock_guard lock(mutex_);
-    return sets_.size();
-  }
-  std::vector<InstanceRecord> last() {
-    std::lock_guard lock(mutex_);
-    return sets_.empty() ? std::vector<InstanceRecord>{} : sets_.back();
-  }
-  std::thread::id thread() {
-    std::lock_guard lock(mutex_);
-    return thread_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::vector<InstanceRecord>> sets_;
-  std::thread::id thread_;
-};
+using Recorder = pseud::test::WatchRecorder;
 
 TEST(DiscoveryStatic, RegisterLookupWithdraw) {
   auto discovery = pseud::make_static_discovery();
@@ -107,15 +72,15 @@ TEST(DiscoveryStatic, WatchSeesAddsAndRemovesOnItsOwnThread) {
   auto a = discovery->register_instance(record("echo", "a"));
   Recorder recorder;
   auto watch = discovery->watch("echo", recorder.callback());
-  ASSERT_TRUE(recorder.wait_for_count(1));
+  ASSERT_TRUE(recorder.wait_for_count(1, 2000ms));
   EXPECT_NE(recorder.thread(), std::this_thread::get_id());
   auto b = discovery->register_instance(record("echo", "b"));
-  ASSERT_TRUE(recorder.wait_for_count(2));
+  ASSERT_TRUE(recorder.wait_for_count(2, 2000ms));
   a->withdraw();
-  ASSERT_TRUE(recorder.wait_for_count(1));
+  ASSERT_TRUE(recorder.wait_for_count(1, 2000ms));
   EXPECT_EQ(recorder.last().at(0).instance, "b");
   b->withdraw();
-  ASSERT_TRUE(recorder.wait_for_count(0));
+  ASSERT_TRUE(recorder.wait_for_count(0, 2000ms));
 }
 
 TEST(DiscoveryStatic, ReplacingAnInstanceKeepsTheNewerRecord) {
@@ -135,12 +100,12 @@ TEST(DiscoveryStatic, DestroyedWatchIsNeverCalledAgain) {
   Recorder witness;
   auto watch = discovery->watch("echo", stopped.callback());
   auto other = discovery->watch("echo", witness.callback());
-  ASSERT_TRUE(stopped.wait_for_count(0));
-  ASSERT_TRUE(witness.wait_for_count(0));
+  ASSERT_TRUE(stopped.wait_for_count(0, 2000ms));
+  ASSERT_TRUE(witness.wait_for_count(0, 2000ms));
   watch.reset();
   const auto calls = stopped.calls();
   auto a = discovery->register_instance(record("echo", "a"));
-  ASSERT_TRUE(witness.wait_for_count(1));  // the change went out
+  ASSERT_TRUE(witness.wait_for_count(1, 2000ms));  // the change went out
   EXPECT_EQ(stopped.calls(), calls);
 }
 
