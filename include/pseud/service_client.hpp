@@ -51,6 +51,10 @@ struct ServiceClientOptions {
   /// bound a call fails at once with PeerUnreachableError.
   std::size_t max_waiting_calls = 10000;
   std::size_t max_waiting_bytes = 64 * 1024 * 1024;
+  /// An instance published with several endpoints is connected at the
+  /// first; when no handshake completes there for this long (or it is lost
+  /// and not back within it) the next is tried, and so on in turn. 0: never.
+  std::chrono::milliseconds endpoint_fallback{2000};
   /// Instances at once (endpoints plus discovered ones); more are refused (logged).
   std::size_t max_instances = 256;
 };

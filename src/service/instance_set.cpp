@@ -71,6 +71,13 @@ bool InstanceSet::any_untried(const std::vector<std::string>& tried) const {
                      [&](const auto& instance) { return !was_tried(tried, instance->key); });
 }
 
+bool InstanceSet::replace(const std::shared_ptr<Instance>& old, std::shared_ptr<Instance> replacement) {
+  const auto it = std::find(instances_.begin(), instances_.end(), old);
+  if (it == instances_.end()) return false;
+  *it = std::move(replacement);
+  return true;
+}
+
 std::shared_ptr<Instance> InstanceSet::remove(const std::string& key) {
   const auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& i) { return i->key == key; });
   if (it == instances_.end()) return nullptr;

@@ -5,6 +5,7 @@
 // own lock around every member function.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
@@ -21,14 +22,19 @@ class Client;
 namespace pseud::detail {
 
 struct Instance {
+  using Clock = std::chrono::steady_clock;
+
   Instance();
   ~Instance();  // where Client is complete
 
   std::string key;       // the endpoint, or the discovery instance id
-  std::string endpoint;  // where it is connected
+  std::vector<std::string> endpoints;  // where it may be reached, in order
+  std::size_t endpoint_index = 0;      // the one it is connected at
+  std::string endpoint;                // endpoints[endpoint_index]
   std::string instance;  // the discovery instance id (empty for a bare endpoint)
   bool discovered = false;
   std::atomic<bool> alive{false};  // handshake done, not declared gone (set from its engine thread)
+  std::atomic<Clock::rep> down_since{0};  // since when it is not alive (steady clock)
   std::atomic<bool> retired{false};  // out of the set: its connection closes once its calls are answered
   std::atomic<std::size_t> outstanding{0};
   std::atomic<std::uint64_t> calls{0};
@@ -49,6 +55,8 @@ class InstanceSet {
   bool any_untried(const std::vector<std::string>& tried) const;
 
   void add(std::shared_ptr<Instance> instance) { instances_.push_back(std::move(instance)); }
+  /// Puts `replacement` in `old`'s place (same position); false if `old` is not in the set.
+  bool replace(const std::shared_ptr<Instance>& old, std::shared_ptr<Instance> replacement);
   /// Takes the instance with `key` out of the set (null if absent).
   std::shared_ptr<Instance> remove(const std::string& key);
   const Instance* find(const std::string& key) const;

@@ -54,7 +54,7 @@ void ServiceCore::start() {
 }
 
 void ServiceCore::connect(const std::string& endpoint) {
-  if (add_instance(endpoint, endpoint, std::string(), false)) return;
+  if (add_instance(endpoint, {endpoint}, std::string(), false)) return;
   std::lock_guard lock(mutex_);
   if (stopping_) throw PeerStoppedError("connect(" + endpoint + "): the ServiceClient is stopped");
   throw UsageError("cannot connect service '" + service_ + "' to " + endpoint +
@@ -63,44 +63,19 @@ void ServiceCore::connect(const std::string& endpoint) {
                                               std::to_string(options_.max_instances) + ")"));
 }
 
-bool ServiceCore::add_instance(std::string key, std::string endpoint, std::string instance_id, bool discovered) {
+bool ServiceCore::add_instance(std::string key, std::vector<std::string> endpoints, std::string instance_id,
+                               bool discovered) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || set_.find(key) || set_.size() + retiring_.size() >= options_.max_instances) return false;
   }
   auto instance = std::make_shared<Instance>();
   instance->key = std::move(key);
-  instance->endpoint = std::move(endpoint);
+  instance->endpoints = std::move(endpoints);
+  instance->endpoint = instance->endpoints.front();
   instance->instance = std::move(instance_id);
   instance->discovered = discovered;
-
-  PeerOptions peer = options_.peer;
-  peer.parent_registry = &registry_;
-  // A call that finds its instance gone (between the pick and the send) fails
-  // at once, unsent, and moves on, instead of waiting in a reconnecting pipe.
-  peer.fail_fast = true;
-  Instance* raw = instance.get();  // the client dies first: Instance owns it
-  peer.on_peer_joined = [this, raw, user = options_.peer.on_peer_joined](const PeerInfo& info) {
-    raw->alive.store(true, std::memory_order_release);
-    {
-      std::lock_guard lock(mutex_);
-      instance_came_up_ = true;
-    }
-    changed_.notify_all();
-    if (user) user(info);
-  };
-  peer.on_peer_gone = [raw, user = options_.peer.on_peer_gone](const PeerInfo& info, const std::string& why) {
-    raw->alive.store(false, std::memory_order_release);
-    if (user) user(info, why);
-  };
-  peer.configure_socket = [min = options_.reconnect_min, max = options_.reconnect_max,
-                           user = options_.peer.configure_socket](zmq::socket_ref socket) {
-    socket.set(zmq::sockopt::reconnect_ivl, static_cast<int>(min.count()));
-    socket.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(max.count()));
-    if (user) user(socket);
-  };
-  instance->client = std::make_unique<Client>(service_, peer);
-  instance->client->connect(instance->endpoint);  // throws for an endpoint libzmq refuses
+  connect_client(*instance);
 
   bool added = false;
   {
@@ -110,6 +85,7 @@ bool ServiceCore::add_instance(std::string key, std::string endpoint, std::strin
       added = true;
       // It may have come up before it was in the set: let the waiting calls look again.
       if (instance->alive.load(std::memory_order_acquire)) instance_came_up_ = true;
+      recheck_ = true;  // housekeeping times its next endpoint
     }
   }
   if (!added) {
@@ -120,6 +96,93 @@ bool ServiceCore::add_instance(std::string key, std::string endpoint, std::strin
   log(LogLevel::info, "pseud: service '", service_, "': connected to ",
       instance->instance.empty() ? std::string() : "instance '" + instance->instance + "' at ", instance->endpoint);
   return true;
+}
+
+void ServiceCore::connect_client(Instance& instance) {
+  instance.down_since.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+
+  PeerOptions peer = options_.peer;
+  peer.parent_registry = &registry_;
+  // A call that finds its instance gone (between the pick and the send) fails
+  // at once, unsent, and moves on, instead of waiting in a reconnecting pipe.
+  peer.fail_fast = true;
+  Instance* raw = &instance;  // the client dies first: Instance owns it
+  peer.on_peer_joined = [this, raw, user = options_.peer.on_peer_joined](const PeerInfo& info) {
+    raw->alive.store(true, std::memory_order_release);
+    {
+      std::lock_guard lock(mutex_);
+      instance_came_up_ = true;
+    }
+    changed_.notify_all();
+    if (user) user(info);
+  };
+  peer.on_peer_gone = [this, raw, user = options_.peer.on_peer_gone](const PeerInfo& info, const std::string& why) {
+    raw->down_since.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    raw->alive.store(false, std::memory_order_release);
+    if (raw->endpoints.size() > 1) wake();  // its next endpoint may be due
+    if (user) user(info, why);
+  };
+  peer.configure_socket = [min = options_.reconnect_min, max = options_.reconnect_max,
+                           user = options_.peer.configure_socket](zmq::socket_ref socket) {
+    socket.set(zmq::sockopt::reconnect_ivl, static_cast<int>(min.count()));
+    socket.set(zmq::sockopt::reconnect_ivl_max, static_cast<int>(max.count()));
+    if (user) user(socket);
+  };
+  instance.client = std::make_unique<Client>(service_, peer);
+  instance.client->connect(instance.endpoint);  // throws for an endpoint libzmq refuses
+}
+
+std::optional<ServiceCore::Clock::time_point> ServiceCore::switch_endpoints(std::unique_lock<std::mutex>& lock) {
+  if (options_.endpoint_fallback.count() <= 0) return std::nullopt;
+  const auto now = Clock::now();
+  std::optional<Clock::time_point> next;
+  std::vector<std::shared_ptr<Instance>> due;
+  for (const auto& instance : set_.all()) {
+    if (instance->endpoints.size() < 2 || instance->alive.load(std::memory_order_acquire)) continue;
+    const auto at = Clock::time_point(Clock::duration(instance->down_since.load(std::memory_order_relaxed))) +
+                    options_.endpoint_fallback;
+    if (at > now) {
+      next = next ? std::min(*next, at) : at;
+    } else if (instance->outstanding.load(std::memory_order_relaxed) == 0) {
+      due.push_back(instance);
+    }
+  }
+  if (due.empty()) return next;
+  lock.unlock();
+  for (const auto& old : due) {
+    // A new Instance at the next endpoint, in the old one's place: an
+    // Instance never changes where it is connected, so nothing reads a field as it changes.
+    auto moved = std::make_shared<Instance>();
+    moved->key = old->key;
+    moved->endpoints = old->endpoints;
+    moved->endpoint_index = (old->endpoint_index + 1) % old->endpoints.size();
+    moved->endpoint = moved->endpoints[moved->endpoint_index];
+    moved->instance = old->instance;
+    moved->discovered = old->discovered;
+    moved->calls.store(old->calls.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    try {
+      connect_client(*moved);
+    } catch (const std::exception& e) {
+      log(LogLevel::warning, "pseud: service '", service_, "': cannot connect to instance '", old->instance, "' at ",
+          moved->endpoint, ": ", e.what());
+      old->down_since.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+      continue;
+    }
+    bool replaced = false;
+    {
+      std::lock_guard relock(mutex_);
+      // Not if it came up meanwhile, or left (retired, stopped).
+      replaced = !stopping_ && !old->alive.load(std::memory_order_acquire) && set_.replace(old, moved);
+      if (replaced && moved->alive.load(std::memory_order_acquire)) instance_came_up_ = true;
+    }
+    if (replaced) {
+      log(LogLevel::info, "pseud: service '", service_, "': instance '", old->instance, "' did not answer at ",
+          old->endpoint, " for ", options_.endpoint_fallback.count(), " ms; trying ", moved->endpoint);
+    }
+    (replaced ? old : moved)->close();  // joins its engine: outside the lock
+  }
+  lock.lock();
+  return Clock::now();  // look again at once: the set changed meanwhile
 }
 
 void ServiceCore::retire(const std::string& key) {
@@ -162,7 +225,7 @@ void ServiceCore::on_discovered(const std::vector<InstanceRecord>& records) {
   for (const InstanceRecord& record : records) {
     if (record.service != service_ || record.endpoints.empty()) continue;
     if (version_range_ && !version_range_->contains(record.version)) continue;
-    wanted.emplace_back(record.instance + " at " + record.endpoints.front(), &record);
+    wanted.emplace_back(record.instance + " at " + record.endpoints.front(), &record);  // the key
   }
   std::vector<std::string> leaving;
   {
@@ -182,7 +245,7 @@ void ServiceCore::on_discovered(const std::vector<InstanceRecord>& records) {
     }
     if (known) continue;
     try {
-      if (!add_instance(key, record->endpoints.front(), record->instance, true)) {
+      if (!add_instance(key, record->endpoints, record->instance, true)) {
         log(LogLevel::warning, "pseud: service '", service_, "': not connecting to instance '", record->instance,
             "' (stopped, or at ServiceClientOptions::max_instances)");
       }
@@ -358,8 +421,11 @@ void ServiceCore::housekeeping(std::stop_token stop) {
       lock.lock();
       continue;
     }
+    auto next = switch_endpoints(lock);
+    if (stop.stop_requested()) break;
+    if (const auto deadline = waiting_.next_deadline()) next = next ? std::min(*next, *deadline) : *deadline;
     const auto ready = [&] { return instance_came_up_ || recheck_; };
-    if (const auto next = waiting_.next_deadline()) {
+    if (next) {
       changed_.wait_until(lock, stop, *next, ready);
     } else {
       changed_.wait(lock, stop, ready);

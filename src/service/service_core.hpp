@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,7 +42,12 @@ class ServiceCore : public std::enable_shared_from_this<ServiceCore> {
   using Clock = std::chrono::steady_clock;
 
   /// Connects to one instance; false when max_instances is reached (or stopping).
-  bool add_instance(std::string key, std::string endpoint, std::string instance_id, bool discovered);
+  bool add_instance(std::string key, std::vector<std::string> endpoints, std::string instance_id, bool discovered);
+  /// Makes the instance's Client and connects it at `instance.endpoint`.
+  void connect_client(Instance& instance);
+  /// Moves each instance down for endpoint_fallback at one endpoint to its
+  /// next (under `lock`, released meanwhile); returns when to look again.
+  std::optional<Clock::time_point> switch_endpoints(std::unique_lock<std::mutex>& lock);
   /// Takes an instance out of use; its connection closes once its calls are answered.
   void retire(const std::string& key);
   void on_discovered(const std::vector<InstanceRecord>& records);

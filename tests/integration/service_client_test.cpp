@@ -352,6 +352,38 @@ TEST(ServiceClient, FollowsADiscoveryAsInstancesComeAndGo) {
   EXPECT_EQ(spread(client, 30).count("a"), 0u);
 }
 
+TEST(ServiceClient, AnInstanceUnreachableAtItsFirstEndpointIsReachedAtItsNext) {
+  auto discovery = make_static_discovery();
+  Instance a("a");
+  test::RefusingPort dead;
+  InstanceRecord record;
+  record.service = "svc";
+  record.instance = "a";
+  record.endpoints = {dead.endpoint(), a.endpoint};
+  auto registration = discovery->register_instance(record);
+  ServiceClientOptions options;
+  options.endpoint_fallback = 200ms;
+  ServiceClient client("svc", options);
+  const auto start = Clock::now();
+  client.connect_service(discovery);
+  EXPECT_EQ(client.call<std::string>("server_instance", CallOptions{.timeout = 5s}), "a");
+  const double took = ms_since(start);
+  std::cout << "[figure] an instance refused at its first endpoint answered at its second after " << took
+            << " ms (endpoint_fallback 200 ms)\n";
+  EXPECT_GE(took, 190.0);
+  const auto instances = client.instances();
+  ASSERT_EQ(instances.size(), 1u);
+  EXPECT_EQ(instances[0].endpoint, a.endpoint);
+  EXPECT_TRUE(instances[0].alive);
+
+  // Without the fallback it stays at the first endpoint.
+  ServiceClient stays("svc", ServiceClientOptions{.endpoint_fallback = 0ms});
+  stays.connect_service(discovery);
+  EXPECT_THROW(stays.call<std::string>("server_instance", CallOptions{.timeout = 600ms}), Error);
+  ASSERT_EQ(stays.instances().size(), 1u);
+  EXPECT_EQ(stays.instances()[0].endpoint, dead.endpoint());
+}
+
 TEST(ServiceClient, PublishRefusesWhatClientsCouldNotUse) {
   auto discovery = make_static_discovery();
   Server plain("svc");
