@@ -50,13 +50,6 @@ CallArguments parse_call_arguments(const std::vector<std::string>& texts, const 
   return parsed;
 }
 
-CallOptions timeout_option(const CommandLine& line) {
-  CallOptions options;
-  const double seconds = line.seconds("timeout").value_or(5.0);
-  options.timeout = std::chrono::milliseconds(static_cast<long>(std::ceil(seconds * 1000)));
-  return options;
-}
-
 // Calls and prints; returns the exit status of the last failure, or 0.
 template <class Caller>
 int call_and_print(Caller& client, const std::string& function, const CallArguments& arguments,

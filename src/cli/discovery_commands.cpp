@@ -1,8 +1,6 @@
 // `pseud discover` (the live instances of a service, one JSON line each) and
 // `pseud health` (what a peer's pseud.health answers).
 
-#include <cmath>
-
 #include "cli/commands.hpp"
 #include "cli/json.hpp"
 #include "cli/output.hpp"
@@ -56,10 +54,8 @@ int run_health(const std::vector<std::string>& words) {
   Client client(line.get_or("server-name", "server"), client_options(line));
   client.connect(line.positionals()[0]);
   const std::string service = line.positionals().size() == 2 ? line.positionals()[1] : std::string();
-  CallOptions options;
-  options.timeout = std::chrono::milliseconds(static_cast<long>(std::ceil(line.seconds("timeout").value_or(5.0) * 1000)));
   try {
-    const auto status = client.call<std::string>(health_function, service, options);
+    const auto status = client.call<std::string>(health_function, service, timeout_option(line));
     print_line("{\"status\": " + json_text(status) + "}");
     return status == health_serving ? Exit::ok : Exit::remote_error;
   } catch (...) {

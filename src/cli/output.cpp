@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <mutex>
+#include <utility>
 
 #include "cli/command_line.hpp"
 #include "cli/json.hpp"
@@ -31,6 +32,34 @@ std::string result_line(const msgpack::object& value) { return "{" + result_fiel
 
 std::string error_line(const std::exception_ptr& error) { return "{" + error_field(error) + "}"; }
 
+namespace {
+
+template <class E>
+bool is_a(const std::exception& e) {
+  return dynamic_cast<const E*>(&e) != nullptr;
+}
+
+// The name a local error is printed under, most derived first (a
+// HandshakeError and a PeerGoneError are PeerUnreachableErrors too).
+const char* local_error_name(const std::exception& e) {
+  static constexpr std::pair<bool (*)(const std::exception&), const char*> names[] = {
+      {is_a<TimeoutError>, "TimeoutError"},
+      {is_a<HandshakeError>, "HandshakeError"},
+      {is_a<PeerGoneError>, "PeerGoneError"},
+      {is_a<PeerUnreachableError>, "PeerUnreachableError"},
+      {is_a<OutcomeUnknownError>, "OutcomeUnknownError"},
+      {is_a<DiscoveryError>, "DiscoveryError"},
+      {is_a<PeerStoppedError>, "PeerStoppedError"},
+      {is_a<UsageError>, "UsageError"},
+  };
+  for (const auto& [matches, name] : names) {
+    if (matches(e)) return name;
+  }
+  return "Error";
+}
+
+}  // namespace
+
 std::string error_field(const std::exception_ptr& error) {
   std::string name = "Error";
   std::string message;
@@ -39,31 +68,8 @@ std::string error_field(const std::exception_ptr& error) {
   } catch (const RemoteError& e) {
     name = e.name();
     message = e.message();
-  } catch (const TimeoutError& e) {
-    name = "TimeoutError";
-    message = e.what();
-  } catch (const HandshakeError& e) {
-    name = "HandshakeError";
-    message = e.what();
-  } catch (const PeerGoneError& e) {
-    name = "PeerGoneError";
-    message = e.what();
-  } catch (const PeerUnreachableError& e) {
-    name = "PeerUnreachableError";
-    message = e.what();
-  } catch (const OutcomeUnknownError& e) {
-    name = "OutcomeUnknownError";
-    message = e.what();
-  } catch (const DiscoveryError& e) {
-    name = "DiscoveryError";
-    message = e.what();
-  } catch (const PeerStoppedError& e) {
-    name = "PeerStoppedError";
-    message = e.what();
-  } catch (const UsageError& e) {
-    name = "UsageError";
-    message = e.what();
   } catch (const std::exception& e) {
+    name = local_error_name(e);
     message = e.what();
   } catch (...) {
     message = "unknown error";

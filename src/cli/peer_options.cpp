@@ -1,6 +1,7 @@
 #include "cli/peer_options.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace pseud::cli {
 
@@ -29,6 +30,13 @@ BackendChoice heartbeat(const CommandLine& line) {
 }
 
 }  // namespace
+
+CallOptions timeout_option(const CommandLine& line) {
+  CallOptions options;
+  const double seconds = line.seconds("timeout").value_or(5.0);
+  options.timeout = std::chrono::milliseconds(static_cast<long>(std::ceil(seconds * 1000)));
+  return options;
+}
 
 PeerOptions client_options(const CommandLine& line) {
   PeerOptions options;

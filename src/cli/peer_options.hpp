@@ -12,6 +12,8 @@ inline const std::vector<std::string> security_flags{"auth", "user", "password",
 
 /// Options of a client made from the command line (--auth, --user, --password, keys, --identity, --heartbeat).
 PeerOptions client_options(const CommandLine& line);
+/// CallOptions with --timeout SECONDS (default 5).
+CallOptions timeout_option(const CommandLine& line);
 /// Options of a server made from the command line (--auth, --user LOGIN=PASSWORD..., keys, --trust..., --permission...).
 PeerOptions server_options(const CommandLine& line);
 

@@ -27,12 +27,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// ThreadSanitizer slows everything down several times: bounds scale with it.
-#if defined(__SANITIZE_THREAD__)
-constexpr int slowdown = 3;
-#else
-constexpr int slowdown = 1;
-#endif
+constexpr int slowdown = sanitizer_slowdown;  // the grace and the latency bounds scale with it
 constexpr auto grace = 3s;
 constexpr auto work_time = 200ms;  // what each call takes
 constexpr int in_flight = 50;

@@ -23,13 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// ThreadSanitizer slows everything down several times (and more on a loaded
-// machine): the grace and the latency bounds of the main test scale with it.
-#if defined(__SANITIZE_THREAD__)
-constexpr int slowdown = 3;
-#else
-constexpr int slowdown = 1;
-#endif
+constexpr int slowdown = sanitizer_slowdown;  // the grace and the latency bounds scale with it
 constexpr auto grace = 2s * slowdown;
 constexpr double refusal_bound_ms = 50.0 * slowdown;
 

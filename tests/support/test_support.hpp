@@ -22,6 +22,13 @@ namespace pseud::test {
 
 using namespace std::chrono_literals;
 
+/// ThreadSanitizer slows everything down several times: timing bounds scale with it.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int sanitizer_slowdown = 3;
+#else
+inline constexpr int sanitizer_slowdown = 1;
+#endif
+
 /// Every wait in a test is bounded by this unless it says otherwise.
 inline constexpr auto bound = 5s;
 
