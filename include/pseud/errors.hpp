@@ -58,6 +58,13 @@ class PeerStoppedError : public Error {
   using Error::Error;
 };
 
+/// Target::notify found its destination's outbox full, with
+/// OutboxOptions::overflow set to fail; the notification was not queued.
+class OutboxFullError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A discovery backend (etcd) could not be reached or answered what pseud++
 /// cannot use; the message names the backend and what failed.
 class DiscoveryError : public Error {

@@ -83,6 +83,18 @@ class Target {
   template <class R = msgpack::object_handle, class... A>
   CallAwaitable<R> co_call(std::string_view function, A&&... args);
 
+  /// Sends `function(args...)` as a notification: a WORK whose reply nobody
+  /// awaits (a Python pseud peer handles it as a call; its OK is discarded).
+  /// While the destination cannot take it, it waits in the peer's outbox
+  /// (PeerOptions::outbox), in order, and leaves when the destination
+  /// (re)appears. Never blocks. True when queued; false when dropped for a
+  /// full outbox (overflow drop_new). Throws OutboxFullError (overflow fail),
+  /// UsageError or MessageTooLargeError (as call() would, nothing queued),
+  /// PeerStoppedError. Notifications to one destination leave in the order
+  /// they were made; calls and notifications are not ordered between them.
+  template <class... A>
+  bool notify(std::string_view function, A&&... args);
+
  private:
   Peer* peer_;
   std::string destination_;
@@ -184,6 +196,15 @@ class Peer {
   /// True on this peer's engine thread (where blocking calls are refused).
   bool on_engine_thread() const noexcept;
 
+  /// Waits at most `limit` until every notification (Target::notify) has left
+  /// the outbox and been answered (OK or ERROR; see PeerStats for the
+  /// failed ones). True when none is left; false at the limit, or once the
+  /// peer is stopped with some left. Not from the peer's engine thread.
+  bool wait_notifications_delivered(std::chrono::milliseconds limit);
+  /// As wait_notifications_delivered, but only until every notification has
+  /// left the outbox (handed to its connection), answered or not.
+  bool wait_notifications_sent(std::chrono::milliseconds limit);
+
  protected:
   Peer(PeerRole role, std::string routing_id, std::string server_name, const PeerOptions& options);
   /// pseud.health also answers for `name` as for the peer as a whole (an instance's service name).
@@ -194,6 +215,7 @@ class Peer {
   void register_health();
   // Hands a packed call to the engine: the call forms' machinery, not an API.
   void submit(detail::OutgoingCall call);
+  bool notify(detail::OutgoingCall call);
   friend class Target;
   friend struct detail::PeerAccess;
 
@@ -251,6 +273,12 @@ class Client : public Peer {
     return server_.co_call<R>(function, std::forward<A>(args)...);
   }
 
+  /// Target::notify to the server.
+  template <class... A>
+  bool notify(std::string_view function, A&&... args) {
+    return server_.notify(function, std::forward<A>(args)...);
+  }
+
  private:
   Target server_;
 };
@@ -281,6 +309,14 @@ template <class R, class... A>
 CallAwaitable<R> Target::co_call(std::string_view function, A&&... args) {
   return CallAwaitable<R>([peer = peer_](detail::OutgoingCall c) { peer->submit(std::move(c)); },
                           detail::pack_call(destination_, function, std::forward<A>(args)...));
+}
+
+template <class... A>
+bool Target::notify(std::string_view function, A&&... args) {
+  static_assert((!std::is_same_v<std::remove_cvref_t<A>, CallOptions> && ...),
+                "notify() takes no CallOptions: nothing waits for a notification's reply; how long it may wait "
+                "to be sent is PeerOptions::outbox.ttl");
+  return peer_->notify(detail::pack_call(destination_, function, std::forward<A>(args)...));
 }
 
 namespace detail {

@@ -30,6 +30,30 @@ struct PeerInfo {
   std::string announced_routing_id{};
 };
 
+/// What Peer::notify does when a destination's outbox is full.
+enum class OutboxOverflow {
+  fail,         ///< notify() throws OutboxFullError; nothing is dropped
+  drop_new,     ///< the new notification is dropped (notify() returns false)
+  drop_oldest,  ///< the destination's oldest waiting notification makes room
+};
+
+/// Where notifications wait while their destination cannot take them
+/// (Target::notify). In memory only: what waits is lost when the process
+/// ends. Bounded per destination and in all, in count and in bytes; every
+/// notification dropped, expired or abandoned at stop is counted in PeerStats.
+struct OutboxOptions {
+  std::size_t max_messages_per_destination = 10000;
+  std::size_t max_bytes_per_destination = 16 * 1024 * 1024;
+  std::size_t max_messages = 100000;
+  std::size_t max_bytes = 64 * 1024 * 1024;
+  OutboxOverflow overflow = OutboxOverflow::fail;
+  /// A notification not sent within this is dropped (counted as expired). Unset: kept until sent or stopped.
+  std::optional<std::chrono::milliseconds> ttl{};
+  /// Notifications sent and not answered yet (their OK or ERROR is awaited
+  /// only to count failures); more wait in the outbox.
+  std::size_t max_unanswered = 10000;
+};
+
 /// Settings of one peer.
 struct PeerOptions {
   /// Authentication backend and its settings ("noop", "plain", "trusted_curve",
@@ -126,6 +150,8 @@ struct PeerOptions {
   /// Called on the engine's ROUTER socket before any bind or connect, to set
   /// options this struct does not cover (HWMs, TCP keepalive, ZAP domain...).
   std::function<void(zmq::socket_ref)> configure_socket{};
+  /// Notifications waiting for their destination (Target::notify).
+  OutboxOptions outbox{};
   /// ZMQ context to create sockets in; null uses one process-wide context
   /// (needed for inproc:// between peers, as with pyzmq's Context.instance()).
   std::shared_ptr<zmq::context_t> context{};
@@ -151,6 +177,14 @@ struct PeerStats {
   std::uint64_t refused_stopping = 0;        ///< requests refused unrun with UnavailableError: the peer was stopping
   std::uint64_t abandoned_at_stop = 0;       ///< accepted requests still unanswered when the peer stopped (their replies are lost)
   std::size_t pending_calls = 0;         ///< calls waiting for a reply now
+  // Notifications (Target::notify) and the outbox they wait in:
+  std::uint64_t notifications_sent = 0;       ///< handed to the connection
+  std::uint64_t notifications_failed = 0;     ///< sent, then answered with ERROR, or no answer (peer gone, timeout: it may have run)
+  std::uint64_t notifications_dropped = 0;    ///< dropped for a full outbox (OutboxOptions::overflow)
+  std::uint64_t notifications_expired = 0;    ///< never sent within OutboxOptions::ttl
+  std::uint64_t notifications_abandoned = 0;  ///< still waiting when the peer stopped
+  std::size_t outbox_messages = 0;            ///< waiting now
+  std::size_t outbox_bytes = 0;               ///< ... and the bytes they hold
   // Logins checked by password (the plain and untrusted_curve backends), or refused unchecked:
   std::uint64_t auth_checks = 0;              ///< password checks run
   std::uint64_t auth_refused_busy = 0;        ///< refused: the password-check queue was full

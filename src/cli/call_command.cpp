@@ -19,9 +19,12 @@ namespace {
 std::vector<std::string> client_flags() {
   std::vector<std::string> flags = security_flags;
   flags.insert(flags.end(),
-               {"kwargs", "server-name", "timeout", "identity", "serve", "repeat", "service", "discovery", "policy"});
+               {"kwargs", "server-name", "timeout", "identity", "serve", "repeat", "service", "discovery", "policy",
+                "wait-delivered"});
   return flags;
 }
+
+const std::vector<std::string> client_switches = {"notify"};
 
 // Parsed call arguments; the handles own what the views point into.
 struct CallArguments {
@@ -66,6 +69,39 @@ int call_and_print(Caller& client, const std::string& function, const CallArgume
     }
   }
   return status;
+}
+
+// --notify: sends without awaiting replies, then reports in one line what
+// was sent, what failed and what never left (the server stayed away).
+int notify_and_report(Client& client, const std::string& function, const CallArguments& arguments, long repeat,
+                      const CommandLine& line) {
+  const Args args({arguments.values.data(), arguments.values.size()});
+  long queued = 0;
+  for (long i = 0; i < repeat; ++i) {
+    try {
+      if (client.notify(function, args, arguments.kwargs)) ++queued;
+    } catch (...) {
+      print_line(error_line(std::current_exception()));
+      client.stop();
+      return exit_status_of(std::current_exception());
+    }
+  }
+  std::optional<bool> delivered;
+  if (const auto wait = line.seconds("wait-delivered")) {
+    delivered = client.wait_notifications_delivered(std::chrono::milliseconds(static_cast<long>(std::ceil(*wait * 1000))));
+  } else {
+    client.wait_notifications_sent(*timeout_option(line).timeout);
+  }
+  client.stop(std::chrono::seconds(1));  // what was sent leaves the socket; answers still coming are counted
+  const PeerStats stats = client.stats();
+  const std::uint64_t unsent = stats.notifications_abandoned + stats.notifications_expired;
+  std::string report = "{\"notified\": " + std::to_string(queued) + ", \"sent\": " +
+                       std::to_string(stats.notifications_sent) + ", \"failed\": " +
+                       std::to_string(stats.notifications_failed) + ", \"unsent\": " + std::to_string(unsent);
+  if (delivered) report += std::string(", \"delivered\": ") + (*delivered ? "true" : "false");
+  print_line(report + "}");
+  if (unsent > 0 || (delivered && !*delivered)) return Exit::unreachable;
+  return stats.notifications_failed > 0 ? Exit::remote_error : Exit::ok;
 }
 
 std::vector<std::string> split_endpoints(const std::string& text) {
@@ -125,7 +161,13 @@ int call_service(const CommandLine& line, std::vector<std::string> endpoints, st
 }  // namespace
 
 int run_call(const std::vector<std::string>& words) {
-  const CommandLine line(words, client_flags());
+  const CommandLine line(words, client_flags(), {}, client_switches);
+  const bool notify = line.has("notify");
+  if (line.has("wait-delivered") && !notify) throw UsageProblem("--wait-delivered goes with --notify");
+  if (notify && (line.has("discovery") || line.has("serve") ||
+                 (!line.positionals().empty() && line.positionals()[0].find(',') != std::string::npos))) {
+    throw UsageProblem("--notify sends to one server: give one ENDPOINT, without --discovery or --serve");
+  }
   if (line.get("discovery")) {
     if (!line.get("service")) throw UsageProblem("--discovery needs --service NAME");
     return call_service(line, {}, 0);
@@ -146,6 +188,7 @@ int run_call(const std::vector<std::string>& words) {
   Client client(line.get_or("server-name", "server"), client_options(line));
   if (serve_seconds > 0) register_demo_functions(client);
   client.connect(endpoint);
+  if (notify) return notify_and_report(client, function, arguments, repeat, line);
   int status = Exit::ok;
   if (function != "-") status = call_and_print(client, function, arguments, options, repeat);
   if (serve_seconds > 0) wait_for_signal(serve_seconds);

@@ -13,7 +13,7 @@ bool listed(const std::vector<std::string>& names, const std::string& name) {
 }  // namespace
 
 CommandLine::CommandLine(const std::vector<std::string>& words, const std::vector<std::string>& flags,
-                         const std::vector<std::string>& repeatable) {
+                         const std::vector<std::string>& repeatable, const std::vector<std::string>& switches) {
   bool flags_done = false;
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
@@ -30,6 +30,12 @@ CommandLine::CommandLine(const std::vector<std::string>& words, const std::vecto
     if (const auto eq = flag.find('='); eq != std::string::npos) {
       value = flag.substr(eq + 1);
       flag.resize(eq);
+    }
+    if (listed(switches, flag)) {
+      if (value) throw UsageProblem("option --" + flag + " takes no value");
+      if (values_.count(flag)) throw UsageProblem("option --" + flag + " given twice");
+      values_.emplace(flag, std::string());
+      continue;
     }
     if (!listed(flags, flag) && !listed(repeatable, flag)) throw UsageProblem("unknown option --" + flag);
     if (!value) {

@@ -23,14 +23,17 @@ class UsageProblem : public UsageError {
 class CommandLine {
  public:
   /// `flags` lists the accepted --flags; `repeatable` those that may repeat.
-  /// Every flag takes one value. Throws UsageProblem for anything else.
+  /// Every flag takes one value, except `switches`, which take none.
+  /// Throws UsageProblem for anything else.
   CommandLine(const std::vector<std::string>& words, const std::vector<std::string>& flags,
-              const std::vector<std::string>& repeatable = {});
+              const std::vector<std::string>& repeatable = {}, const std::vector<std::string>& switches = {});
 
   const std::vector<std::string>& positionals() const noexcept { return positionals_; }
   std::optional<std::string> get(const std::string& flag) const;
   std::string get_or(const std::string& flag, std::string fallback) const;
   std::vector<std::string> all(const std::string& flag) const;
+  /// Whether the flag (or switch) was given.
+  bool has(const std::string& flag) const { return values_.count(flag) > 0; }
   /// The flag's value as a number of seconds; throws UsageProblem when it is not one.
   std::optional<double> seconds(const std::string& flag) const;
   /// The flag's value as a whole number >= minimum.

@@ -1,5 +1,6 @@
 #include "cli/demo_functions.hpp"
 
+#include <atomic>
 #include <cctype>
 #include <cstdint>
 #include <limits>
@@ -132,6 +133,12 @@ void register_demo_functions(Peer& peer) {
                     {.params = {"s"}, .doc = "Upper-cases s."});
   peer.register_rpc("string.lower", [](std::string s) { return change_case(std::move(s), ::tolower); },
                     {.params = {"s"}, .doc = "Lower-cases s."});
+  // One count per process: `pseud serve` registers these once.
+  static std::atomic<std::int64_t> notified{0};
+  peer.register_rpc("note", [](const msgpack::object&) { notified.fetch_add(1); },
+                    {.params = {"x"}, .doc = "Counts one notification (send it with pseud call --notify); returns nothing."});
+  peer.register_rpc("count_notified", [] { return notified.load(); },
+                    {.doc = "How many times note() has run in this process."});
   peer.register_rpc("power", [] { return std::string("small power"); }, {.doc = "Small power for everyone."});
   peer.register_rpc("power", [] { return std::string("great power"); },
                     {.domain = "restricted", .doc = "Great power for admins."});

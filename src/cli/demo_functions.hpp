@@ -12,7 +12,8 @@
 namespace pseud::cli {
 
 /// Registers echo, echo_args, add, greet, fail, fail_custom, sleep, blob,
-/// whoami, string.upper, string.lower, power (default and "restricted"
+/// whoami, string.upper, string.lower, note and count_notified (a count of
+/// note() runs, for notifications), power (default and "restricted"
 /// domains) and admin.only ("restricted" only; the domain requires the
 /// "admin" permission), and the handler-form demos below.
 void register_demo_functions(Peer& peer);

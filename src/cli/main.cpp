@@ -24,6 +24,9 @@ constexpr const char* usage_text = R"(usage:
   pseud call ENDPOINT,ENDPOINT... FUNC [ARG...] [--server-name NAME] [--policy POLICY] [options above]
   pseud call --service NAME --discovery etcd://HOST:PORT FUNC [ARG...] [--policy POLICY] [options above]
              POLICY: round_robin (default), first_alive, least_outstanding
+  pseud call ENDPOINT FUNC [ARG...] --notify [--repeat N] [--wait-delivered SECONDS] [options above]
+             sends without awaiting replies (waiting for the server up to --timeout); prints
+             {"notified", "sent", "failed", "unsent"[, "delivered"]}; exit 2 when some never left
   pseud serve ENDPOINT [--name NAME] [--auth ...] [--public-key Z85 --secret-key Z85]
              [--trust NAME=Z85 ...] [--user LOGIN=PASSWORD ...] [--permission USER=PERMISSION ...]
              [--heartbeat noop|liveness] [--heartbeat-interval MS] [--call PEER:FUNC:JSON_ARRAY ...]

@@ -19,6 +19,7 @@ void Engine::send_authenticated(std::string_view routing_id, std::string_view id
 
 void Engine::bind_user(std::string_view user, std::string_view routing_id) {
   peers_.route_user(user, routing_id);
+  notification_retry_.store(true);  // notifications may wait for this user
 }
 
 void Engine::send_hello(std::string_view routing_id, std::string_view id, std::string_view login,

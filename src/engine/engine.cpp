@@ -107,6 +107,7 @@ void Engine::stop_after_draining(Clock::time_point deadline) {
   // Replies still to come (from workers, reply channels, coroutines) reach
   // the engine, which sends them, until every accepted request is answered.
   in_flight_->wait_idle(deadline);
+  wait_for_notifications(deadline, true);
   wait_for_quiet(deadline);
   const auto left = std::chrono::floor<std::chrono::milliseconds>(deadline - Clock::now());
   if (!stop_requested_.exchange(true)) queue_.push(StopCommand{std::max(left, std::chrono::milliseconds(0))});
@@ -153,23 +154,26 @@ void Engine::connect(const std::string& endpoint) {
   done.get();
 }
 
-void Engine::submit(OutgoingCall&& call) {
+std::exception_ptr Engine::refuse_to_send(const OutgoingCall& call) const {
   const wire::PythonChecks checks{options_.strict_map_keys, options_.strict_utf8, !options_.allow_python_ext};
   if (const std::string_view body{call.body.data(), call.body.size()}; checks.any()) {
     if (const wire::PythonFinding finding = wire::find_python_hazard(body, checks)) {
-      deliver(call.on_reply, call.function, nullptr,
-              failure<UsageError>("call to '" + call.function + "': nothing was sent: " +
-                                  wire::describe_python_hazard(body, finding, true) + ". " +
-                                  std::string(wire::python_hazard_remedy(finding.hazard))));
-      return;
+      return failure<UsageError>("call to '" + call.function + "': nothing was sent: " +
+                                 wire::describe_python_hazard(body, finding, true) + ". " +
+                                 std::string(wire::python_hazard_remedy(finding.hazard)));
     }
   }
   if (call.body.size() > options_.max_message_size) {
-    const auto size = call.body.size();
-    deliver(call.on_reply, call.function, nullptr,
-            failure<MessageTooLargeError>("call to '" + call.function + "' is " + std::to_string(size) +
-                                          " bytes, over the limit of " + std::to_string(options_.max_message_size) +
-                                          " bytes (PeerOptions::max_message_size); nothing was sent"));
+    return failure<MessageTooLargeError>("call to '" + call.function + "' is " + std::to_string(call.body.size()) +
+                                         " bytes, over the limit of " + std::to_string(options_.max_message_size) +
+                                         " bytes (PeerOptions::max_message_size); nothing was sent");
+  }
+  return nullptr;
+}
+
+void Engine::submit(OutgoingCall&& call) {
+  if (auto refusal = refuse_to_send(call)) {
+    deliver(call.on_reply, call.function, nullptr, std::move(refusal));
     return;
   }
   Command command = CallCommand{MessageId::generate(), std::move(call)};
@@ -208,6 +212,13 @@ PeerStats Engine::stats() const {
   s.late_replies = reply_sink_->late_replies();
   s.open_reply_channels = reply_sink_->open_channels();
   s.pending_calls = calls_.size();
+  s.notifications_sent = counters_.notifications_sent.load();
+  s.notifications_failed = counters_.notifications_failed.load();
+  s.notifications_dropped = counters_.notifications_dropped.load();
+  s.notifications_expired = counters_.notifications_expired.load();
+  s.notifications_abandoned = counters_.notifications_abandoned.load();
+  s.outbox_messages = notifications_.size();
+  s.outbox_bytes = notifications_.bytes();
   const AuthStats auth = auth_->stats();
   s.auth_checks = auth.checks;
   s.auth_refused_busy = auth.refused_busy;
@@ -269,6 +280,7 @@ void Engine::run() {
     const auto now = Clock::now();
     sweep_if_due(now);
     fire_deadlines();
+    if (notifications_due(Clock::now())) flush_notifications();
   }
   shut_down();
   guard_.engine_finish();
@@ -360,6 +372,10 @@ std::optional<Engine::Clock::time_point> Engine::next_wake() const {
   if (const auto retry = calls_.next_retry(); retry && (!next || *retry < *next)) next = retry;
   if (const auto check = link_.next_check(); check && (!next || *check < *next)) next = check;
   if (sweep_interval_ && (!next || next_sweep_ < *next)) next = next_sweep_;
+  if (notification_retry_.load() || notifications_put_.load(std::memory_order_relaxed)) return Clock::now();
+  if (next_notification_try_ != Clock::time_point::max() && (!next || next_notification_try_ < *next)) {
+    next = next_notification_try_;
+  }
   return next;
 }
 
@@ -403,6 +419,7 @@ void Engine::shut_down() {
     log(LogLevel::warning, "pseud: stopped with ", unanswered,
         " accepted request(s) unanswered; their callers get no reply (a longer grace in stop(grace) waits for them)");
   }
+  abandon_notifications();
   defer_gate_->close();  // password checks still running deliver nothing from now on
   reply_sink_->close();  // nor do reply channels still open
   const auto stopped = failure<PeerStoppedError>("the peer was stopped before the reply arrived");
@@ -426,6 +443,8 @@ void Engine::shut_down() {
   // A graceful stop leaves the replies it sent the rest of its grace to get out.
   router_.set(zmq::sockopt::linger, static_cast<int>(linger_at_stop_.count()));
   router_.close();
+  engine_ended_.store(true);
+  announce_notifications();
 }
 
 }  // namespace pseud::detail

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -31,6 +32,7 @@
 #include "engine/in_flight.hpp"
 #include "engine/malformed_limiter.hpp"
 #include "engine/message_id.hpp"
+#include "engine/notification_outbox.hpp"
 #include "engine/outbox.hpp"
 #include "engine/peer_table.hpp"
 #include "engine/pending_calls.hpp"
@@ -120,6 +122,15 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::string bind(const std::string& endpoint);
   void connect(const std::string& endpoint);
   void submit(OutgoingCall&& call);
+  /// Queues a notification for its destination (any thread): true when
+  /// queued, false when dropped for a full outbox (drop_new, or too large for
+  /// it). Throws OutboxFullError (overflow fail), UsageError,
+  /// MessageTooLargeError or PeerStoppedError.
+  bool notify(OutgoingCall&& call);
+  /// Waits until no notification waits in the outbox (and, when `answered`,
+  /// for its answer), or `deadline`, or the engine ends; true when none
+  /// does. Not from the engine thread.
+  bool wait_for_notifications(Clock::time_point deadline, bool answered);
   void cancel(const MessageId& id) noexcept;
   void stop();
   /// From now on refuses new requests, unrun, with UnavailableError, except
@@ -140,7 +151,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
     std::atomic<std::uint64_t> calls_sent{0}, replies_received{0}, requests_handled{0}, dropped_replies{0},
         malformed_messages{0}, oversize_messages{0}, unroutable_replies{0}, expired_replies{0}, connections_cut{0},
         dropped_after_cut{0}, misdirected_replies{0}, silent_connections_cut{0}, overloaded_requests{0},
-        refused_stopping{0}, abandoned_at_stop{0};
+        refused_stopping{0}, abandoned_at_stop{0}, notifications_sent{0}, notifications_failed{0},
+        notifications_dropped{0}, notifications_expired{0}, notifications_abandoned{0};
   };
 
   // engine.cpp: lifecycle, the loop, commands, timers
@@ -154,6 +166,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   void shut_down();
 
   // outbound.cpp: calls and replies we send
+  /// Why `call` must not be sent (a Python peer could not take it, or it is too large); null when it may.
+  std::exception_ptr refuse_to_send(const OutgoingCall& call) const;
   /// A call that failed before it was sent: its completion still to run.
   struct Undelivered {
     ReplyHandler on_reply;
@@ -189,6 +203,17 @@ class Engine final : private AuthHost, private HeartbeatHost {
   std::string resolve(const std::string& destination) const;
   bool routes_only_to_users() const noexcept;
   void address(PendingCall& call) const;
+
+  // notifications.cpp: the outbox and what leaves it
+  bool notifications_due(Clock::time_point now) const;
+  void flush_notifications();
+  NotificationOutbox::Sent send_notification(const std::string& destination, Notification& notification,
+                                             bool& queue_full);
+  void follow_notification(const MessageId& id, const std::string& destination, const std::string& function);
+  void notification_settled(bool failed);
+  bool notifications_settled(bool answered) const;
+  void announce_notifications();  // wakes wait_for_notifications to look again
+  void abandon_notifications();
 
   // connection_events.cpp: the socket monitor
   void drain_monitor();
@@ -304,6 +329,17 @@ class Engine final : private AuthHost, private HeartbeatHost {
   zmq::message_t overflow_frame_;
   bool stopping_ = false;
   std::chrono::milliseconds linger_at_stop_{0};  // from the StopCommand
+  Clock::time_point next_notification_try_ = Clock::time_point::max();
+
+  // Notifications: the outbox has its own lock (any thread puts), the rest is atomic.
+  NotificationOutbox notifications_{options_.outbox};
+  std::atomic<bool> notifications_put_{false};  // put since the engine's last pass
+  std::atomic<bool> notification_retry_{false};  // a peer joined, or room came back for answers
+  std::atomic<std::size_t> notifications_unanswered_{0};
+  std::atomic<int> notification_waiters_{0};
+  std::atomic<bool> engine_ended_{false};
+  std::mutex notification_mutex_;
+  std::condition_variable notification_changed_;
 
   Counters counters_;
   std::atomic<bool> stop_requested_{false};

@@ -25,6 +25,7 @@ void Engine::note_peer(std::string_view routing_id, const std::string& user, int
   PeerTable::Peer* peer = peers_.find(routing_id);
   if (!peer) {
     peer = &peers_.join(routing_id, user, !is_req, now);
+    notification_retry_.store(true);  // notifications may wait for this one
     log(LogLevel::info, "pseud: peer '", printable(routing_id), "' joined",
         user.empty() ? std::string() : " as user '" + printable(user) + "'");
     if (options_.on_peer_joined) {

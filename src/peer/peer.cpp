@@ -84,6 +84,29 @@ bool Peer::on_engine_thread() const noexcept { return engine_->on_engine_thread(
 
 void Peer::submit(detail::OutgoingCall call) { engine_->submit(std::move(call)); }
 
+bool Peer::notify(detail::OutgoingCall call) { return engine_->notify(std::move(call)); }
+
+namespace {
+
+void refuse_on_engine_thread(const Peer& peer, std::string_view what) {
+  if (peer.on_engine_thread()) {
+    throw UsageError(std::string(what) + "() was called on the peer's engine thread, where the notifications it "
+                     "waits for are sent: call it from another thread");
+  }
+}
+
+}  // namespace
+
+bool Peer::wait_notifications_sent(std::chrono::milliseconds limit) {
+  refuse_on_engine_thread(*this, "wait_notifications_sent");
+  return engine_->wait_for_notifications(std::chrono::steady_clock::now() + limit, false);
+}
+
+bool Peer::wait_notifications_delivered(std::chrono::milliseconds limit) {
+  refuse_on_engine_thread(*this, "wait_notifications_delivered");
+  return engine_->wait_for_notifications(std::chrono::steady_clock::now() + limit, true);
+}
+
 namespace {
 
 std::string instance_routing_id(const std::string& name, const std::string& instance) {

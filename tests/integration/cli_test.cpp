@@ -140,6 +140,29 @@ TEST(Cli, CallsPrintOneJsonLineAndExitStatusesMean) {
   EXPECT_EQ(repeated.lines, (std::vector<std::string>(3, R"({"result": 4})")));
 }
 
+TEST(Cli, NotifySendsWithoutAwaitingRepliesAndCanWaitForDelivery) {
+  ServeProcess server;
+  ASSERT_FALSE(server.endpoint().empty()) << server.ready();
+  const std::string& at = server.endpoint();
+  const Outcome sent = run({"call", at, "note", "1", "--notify", "--repeat", "5"});
+  EXPECT_EQ(sent.status, 0);
+  EXPECT_EQ(sent.lines, (std::vector<std::string>{R"({"notified": 5, "sent": 5, "failed": 0, "unsent": 0})"}));
+  const Outcome delivered = run({"call", at, "note", "2", "--notify", "--wait-delivered", "5"});
+  EXPECT_EQ(delivered.status, 0);
+  EXPECT_EQ(delivered.lines[0], R"({"notified": 1, "sent": 1, "failed": 0, "unsent": 0, "delivered": true})");
+  EXPECT_EQ(run({"call", at, "count_notified"}).lines[0], R"({"result": 6})");
+  // An ERROR answer is counted; only --wait-delivered (or the stop's grace) waits for it.
+  const Outcome failed = run({"call", at, "no.such", "--notify", "--wait-delivered", "5"});
+  EXPECT_EQ(failed.status, 1);
+  EXPECT_EQ(failed.lines[0], R"({"notified": 1, "sent": 1, "failed": 1, "unsent": 0, "delivered": true})");
+  // Nobody listens: nothing leaves within --timeout.
+  const Outcome away = run({"call", "tcp://127.0.0.1:1", "note", "1", "--notify", "--timeout", "0.3"});
+  EXPECT_EQ(away.status, 2);
+  EXPECT_EQ(away.lines[0], R"({"notified": 1, "sent": 0, "failed": 0, "unsent": 1})");
+  EXPECT_EQ(run({"call", at, "note", "1", "--wait-delivered", "1"}).status, 3);
+  EXPECT_EQ(run({"call", at, "note", "1", "--notify=yes"}).status, 3);
+}
+
 TEST(Cli, UnreachableAndUsageErrors) {
   std::string dead;
   {

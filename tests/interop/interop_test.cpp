@@ -616,6 +616,22 @@ TEST_F(PythonServer, ServerCallsTheClientBack) {
   EXPECT_EQ(error.at("message"), "bad");
 }
 
+// A notification is a WORK like any other to a Python pseud peer: it runs
+// the function and answers OK, which pseud++ expects and discards.
+TEST_F(PythonServer, ANotificationIsHandledAsACall) {
+  start();
+  ASSERT_TRUE(client_->notify("call_me_back", std::string("client.double"), 21));
+  EXPECT_EQ(py_->wait_event("callback").value_or("<no callback event>"),
+            R"({"event": "callback", "func": "client.double", "result": 42})");
+  ASSERT_TRUE(client_->notify("no_such_function"));
+  ASSERT_TRUE(client_->wait_notifications_delivered(reply_bound));
+  const PeerStats stats = client_->stats();
+  EXPECT_EQ(stats.notifications_sent, 2u);
+  EXPECT_EQ(stats.notifications_failed, 1u);  // the Python ServiceNotFoundError
+  EXPECT_EQ(stats.dropped_replies, 0u);
+  EXPECT_EQ(client_->call<int>("add", 1, 2), 3);  // the Python peer goes on as before
+}
+
 // PROTOCOL-NOTES §9/§10 and protocol/README.md §8: a reply that reaches a
 // Python caller after its timeout (5 s by default) kills its reader, and
 // pseud++ promises never to send one. Here the Python server calls a slow C++
