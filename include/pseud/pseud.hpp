@@ -9,6 +9,7 @@
 #include "pseud/caller.hpp"
 #include "pseud/discovery.hpp"
 #include "pseud/errors.hpp"
+#include "pseud/events.hpp"
 #include "pseud/handshakes.hpp"
 #include "pseud/heartbeat.hpp"
 #include "pseud/keys.hpp"

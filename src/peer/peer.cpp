@@ -5,24 +5,13 @@
 #include "engine/engine.hpp"
 #include "peer/health_table.hpp"
 #include "peer/introspection.hpp"
+#include "peer/process_context.hpp"
 #include "peer/stop_sequence.hpp"
 #include "pseud/backends.hpp"
 
 namespace pseud {
 
 namespace {
-
-// One context for the whole process, as pyzmq's Context.instance(): inproc
-// endpoints only connect within a context. Deliberately never terminated, so
-// that process exit cannot block on a socket someone forgot to close.
-std::shared_ptr<zmq::context_t> process_context() {
-  static zmq::context_t* context = [] {
-    auto* created = new zmq::context_t();
-    created->set(zmq::ctxopt::max_sockets, 16384);
-    return created;
-  }();
-  return std::shared_ptr<zmq::context_t>(context, [](zmq::context_t*) {});
-}
 
 void check_routing_id(std::string_view id, std::string_view what) {
   if (id.size() > 255) throw UsageError(std::string(what) + " must be at most 255 bytes");
@@ -36,7 +25,7 @@ std::string require_name(std::string name, const char* why) {
 }
 
 PeerOptions with_context(PeerOptions options) {
-  if (!options.context) options.context = process_context();
+  if (!options.context) options.context = detail::process_context();
   return options;
 }
 

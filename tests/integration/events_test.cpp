@@ -1,0 +1,384 @@
+// Events: an EventHub on a server, EventSubscribers on clients; broadcast and
+// group (competing consumers) delivery, retries and dead letters, admission
+// by ticket, and hostile input on the events socket.
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <zmq.hpp>
+
+#include "peer/process_context.hpp"
+#include "pseud/pseud.hpp"
+#include "test_support.hpp"
+
+namespace pseud::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A server with a hub.
+struct Hub {
+  explicit Hub(EventHubOptions options = {}, PeerOptions server_options = {})
+      : server("svc", server_options), endpoint(server.bind("tcp://127.0.0.1:*")), hub(server, std::move(options)) {}
+  Server server;
+  std::string endpoint;
+  EventHub hub;
+};
+
+// Counts what each subscriber handled, by event id.
+class Tally {
+ public:
+  void add(int member, const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    ++by_id_[id];
+    ++by_member_[member];
+  }
+  std::size_t distinct() {
+    const std::lock_guard lock(mutex_);
+    return by_id_.size();
+  }
+  std::size_t total() {
+    const std::lock_guard lock(mutex_);
+    std::size_t sum = 0;
+    for (const auto& [id, count] : by_id_) sum += count;
+    return sum;
+  }
+  int of(int member) {
+    const std::lock_guard lock(mutex_);
+    return by_member_[member];
+  }
+  std::size_t twice() {
+    const std::lock_guard lock(mutex_);
+    return std::count_if(by_id_.begin(), by_id_.end(), [](const auto& entry) { return entry.second > 1; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, int> by_id_;
+  std::map<int, int> by_member_;
+};
+
+// A client and its subscriber.
+struct Member {
+  explicit Member(const std::string& endpoint, PeerOptions options = {}, EventSubscriberOptions sub_options = {})
+      : client("svc", options), subscriber((client.connect(endpoint), client), sub_options) {}
+  Client client;
+  EventSubscriber subscriber;
+};
+
+// The hub's endpoint and CURVE key, as a ticket call returns them (what an
+// insider, or anyone allowed to call, can learn).
+std::map<std::string, std::string> ticket_of(const std::string& endpoint) {
+  Client client("svc");
+  client.connect(endpoint);
+  return client.call<std::map<std::string, std::string>>(std::string(events_ticket_function));
+}
+
+// A raw DEALER on the events socket, speaking CURVE with the hub's key.
+std::unique_ptr<zmq::socket_t> raw_dealer(const std::map<std::string, std::string>& ticket) {
+  auto socket = std::make_unique<zmq::socket_t>(*detail::events_context(), zmq::socket_type::dealer);
+  char public_key[41], secret_key[41];
+  zmq_curve_keypair(public_key, secret_key);
+  socket->set(zmq::sockopt::linger, 0);
+  socket->set(zmq::sockopt::curve_serverkey, ticket.at("key"));
+  socket->set(zmq::sockopt::curve_publickey, std::string(public_key));
+  socket->set(zmq::sockopt::curve_secretkey, std::string(secret_key));
+  socket->connect(ticket.at("endpoint"));
+  return socket;
+}
+
+void send_frames(zmq::socket_t& socket, const std::vector<std::string>& frames) {
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    zmq::message_t frame(frames[i].data(), frames[i].size());
+    (void)socket.send(frame, i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+}
+
+std::optional<std::string> first_frame(zmq::socket_t& socket, std::chrono::milliseconds limit) {
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, limit) <= 0) return std::nullopt;
+  zmq::message_t frame;
+  (void)socket.recv(frame);
+  std::string text(frame.data<char>(), frame.size());
+  while (frame.more()) (void)socket.recv(frame);
+  return text;
+}
+
+TEST(Events, BroadcastReachesEverySubscriberAndOnlyMatchingTypes) {
+  Hub hub;
+  Tally tally;
+  std::vector<std::unique_ptr<Member>> members;
+  for (int m = 0; m < 3; ++m) {
+    members.push_back(std::make_unique<Member>(hub.endpoint));
+    members.back()->subscriber.subscribe("order.*", [&tally, m](const Event& e) { tally.add(m, e.id); });
+  }
+  ASSERT_TRUE(eventually([&] { return hub.hub.stats().subscribers == 3; }));
+  const auto start = Clock::now();
+  for (int i = 0; i < 100; ++i) hub.hub.emit("order.created", i);
+  hub.hub.emit("stock.changed", 1);
+  hub.hub.emit("order.created.late", 1);  // '*' is one word
+  ASSERT_TRUE(eventually([&] { return tally.total() >= 300; }, 10s)) << tally.total();
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  for (int m = 0; m < 3; ++m) EXPECT_EQ(tally.of(m), 100) << m;
+  EXPECT_EQ(tally.distinct(), 100u);
+  const EventHubStats stats = hub.hub.stats();
+  EXPECT_EQ(stats.broadcast_sent, 300u);
+  EXPECT_EQ(stats.broadcast_dropped, 0u);
+  EXPECT_EQ(stats.unmatched, 2u);
+  std::cout << "[figure] broadcast: 100 events to 3 subscribers, 300 handled in " << ms << " ms\n";
+}
+
+TEST(Events, TheEventCarriesItsFields) {
+  Hub hub;
+  Member member(hub.endpoint);
+  std::mutex mutex;
+  std::optional<Event> got;
+  member.subscriber.subscribe("user.#", [&](const Event& e) {
+    const std::lock_guard lock(mutex);
+    got.emplace(Event{e.id, e.type, e.source, e.headers, msgpack::clone(e.body.get())});
+  });
+  const std::string id = hub.hub.emit("user.signed.up", std::map<std::string, int>{{"age", 42}}, {{"trace", "t-1"}});
+  ASSERT_TRUE(eventually([&] {
+    const std::lock_guard lock(mutex);
+    return got.has_value();
+  }));
+  const std::lock_guard lock(mutex);
+  EXPECT_EQ(got->id, id);
+  EXPECT_EQ(got->id.size(), 32u);
+  EXPECT_EQ(got->type, "user.signed.up");
+  EXPECT_EQ(got->source, "svc");
+  EXPECT_EQ(got->headers.at("trace"), "t-1");
+  EXPECT_EQ((got->body_as<std::map<std::string, int>>().at("age")), 42);
+}
+
+TEST(Events, AGroupHandlesEachEventOnceSpreadOverItsMembers) {
+  Hub hub;
+  Tally tally;
+  std::vector<std::unique_ptr<Member>> members;
+  for (int m = 0; m < 3; ++m) {
+    members.push_back(std::make_unique<Member>(hub.endpoint));
+    members.back()->subscriber.subscribe("order.#", [&tally, m](const Event& e) { tally.add(m, e.id); },
+                                         group("billing"));
+  }
+  for (int i = 0; i < 300; ++i) hub.hub.emit("order.paid", i);
+  ASSERT_TRUE(eventually([&] { return hub.hub.stats().group_acked >= 300; }, 10s)) << hub.hub.stats().group_acked;
+  EXPECT_EQ(tally.distinct(), 300u);
+  EXPECT_EQ(tally.total(), 300u);  // exactly once each
+  std::cout << "[figure] group of 3, 300 events: " << tally.of(0) << " / " << tally.of(1) << " / " << tally.of(2)
+            << "\n";
+  for (int m = 0; m < 3; ++m) EXPECT_GE(tally.of(m), 60) << m;  // at least 20 % each
+  EXPECT_EQ(hub.hub.stats().group_retried, 0u);
+}
+
+TEST(Events, AMemberStoppedMidRunLosesNoEvent) {
+  EventHubOptions options;
+  options.ack_timeout = 500ms;
+  options.subscriber_timeout = 1000ms;
+  Hub hub(options);
+  Tally tally;
+  std::atomic<int> handled{0};
+  std::vector<std::unique_ptr<Member>> members;
+  for (int m = 0; m < 3; ++m) {
+    members.push_back(std::make_unique<Member>(hub.endpoint));
+    members.back()->subscriber.subscribe(
+        "job.*",
+        [&tally, &handled, m](const Event& e) {
+          tally.add(m, e.id);
+          ++handled;
+          std::this_thread::sleep_for(1ms);  // work that takes a while, so that some is in flight
+        },
+        group("workers"));
+  }
+  for (int i = 0; i < 300; ++i) hub.hub.emit("job.run", i);
+  ASSERT_TRUE(eventually([&] { return handled.load() >= 60; }, 10s));
+  const auto killed_at = Clock::now();
+  members[0]->subscriber.stop();  // no goodbye: what it held unanswered must go to the others
+  members[0]->client.stop();
+  ASSERT_TRUE(eventually([&] { return tally.distinct() >= 300; }, 15s)) << tally.distinct();
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - killed_at).count();
+  EXPECT_EQ(tally.distinct(), 300u);
+  const EventHubStats stats = hub.hub.stats();
+  EXPECT_EQ(stats.dead_lettered, 0u);
+  std::cout << "[figure] group of 3, one stopped after " << tally.of(0) << " of 300: all 300 handled " << ms
+            << " ms later; " << stats.group_retried << " retried, " << tally.twice()
+            << " handled twice (by two members)\n";
+  EXPECT_EQ(tally.twice(), 0u);  // the stopped one answered everything it ran
+}
+
+TEST(Events, ARefusedEventIsRetriedOnAnotherMemberThenDeadLettered) {
+  std::mutex mutex;
+  std::vector<std::string> dead;
+  EventHubOptions options;
+  options.retries = 2;
+  options.dead_letter = [&](const Event& e, const std::string& group, const std::string& why) {
+    const std::lock_guard lock(mutex);
+    dead.push_back(e.type + "/" + group + ": " + why);
+  };
+  Hub hub(options);
+  Member failing(hub.endpoint), working(hub.endpoint);
+  std::atomic<int> failures{0}, successes{0};
+  failing.subscriber.subscribe("task.#", [&](const Event&) {
+    ++failures;
+    throw std::runtime_error("cannot");
+  }, group("g"));
+  working.subscriber.subscribe("task.ok", [&](const Event&) { ++successes; }, group("g"));
+  // task.ok: whoever gets it first, it ends handled once by the member that can.
+  for (int i = 0; i < 10; ++i) hub.hub.emit("task.ok", i);
+  ASSERT_TRUE(eventually([&] { return successes.load() == 10; }, 10s)) << successes.load();
+  // task.bad: only the failing member subscribes to it: three deliveries, then the hook.
+  hub.hub.emit("task.bad", 1);
+  ASSERT_TRUE(eventually([&] { return hub.hub.stats().dead_lettered == 1; }, 10s));
+  const std::lock_guard lock(mutex);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0], "task.bad/g: not acknowledged after 3 deliveries");
+  EXPECT_EQ(successes.load(), 10);
+  EXPECT_EQ(failing.subscriber.stats().handler_errors, static_cast<std::uint64_t>(failures.load()));
+}
+
+TEST(Events, ARedeliveryToTheSameMemberIsNotRunTwice) {
+  EventHubOptions options;
+  options.ack_timeout = 200ms;  // shorter than the first handling: the hub sends it again
+  Hub hub(options);
+  Member member(hub.endpoint);
+  std::atomic<int> runs{0};
+  member.subscriber.subscribe("slow", [&](const Event&) {
+    if (runs.fetch_add(1) == 0) std::this_thread::sleep_for(400ms);
+  }, group("g"));
+  hub.hub.emit("slow", 1);
+  ASSERT_TRUE(eventually([&] { return hub.hub.stats().group_acked == 1; }, 5s));
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(member.subscriber.stats().duplicates, 1u);
+  EXPECT_EQ(hub.hub.stats().group_retried, 1u);
+  EXPECT_EQ(hub.hub.stats().dead_lettered, 0u);
+}
+
+TEST(Events, ClientsEmitOnlyWhenTheHubAcceptsIt) {
+  {
+    Hub closed;
+    Member member(closed.endpoint);
+    EXPECT_THROW(member.subscriber.emit("a.b", 1), ServiceNotFoundError);
+  }
+  EventHubOptions options;
+  options.accept_emits = true;
+  Hub hub(options);
+  PeerOptions named;
+  named.routing_id = "emitter-1";
+  Member emitter(hub.endpoint, named), listener(hub.endpoint);
+  std::mutex mutex;
+  std::string source;
+  listener.subscriber.subscribe("a.*", [&](const Event& e) {
+    const std::lock_guard lock(mutex);
+    source = e.source;
+  });
+  EXPECT_EQ(emitter.subscriber.emit("a.b", 1).size(), 32u);
+  ASSERT_TRUE(eventually([&] {
+    const std::lock_guard lock(mutex);
+    return !source.empty();
+  }));
+  EXPECT_EQ(source, "emitter-1");
+  try {
+    emitter.subscriber.emit("a.*", 1);
+    FAIL() << "a wildcard type was emitted";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.name(), "ValueError");
+  }
+}
+
+TEST(Events, OnlyCallersThePredicateAllowsMaySubscribe) {
+  PeerOptions server_options;
+  server_options.auth = {"plain", {{"user", "alice=a"}, {"user", "bob=b"}, {"hash_cost", "minimal"}, {"encrypted_link", "true"}}};
+  EventHubOptions options;
+  options.domain = "events";
+  Hub hub(options, server_options);
+  hub.server.registry().set_predicate("events", [](const PredicateArgs& who) { return who.user_id == "alice"; });
+  PeerOptions alice_options, bob_options;
+  alice_options.auth = {"plain", {{"login", "alice"}, {"password", "a"}, {"encrypted_link", "true"}}};
+  bob_options.auth = {"plain", {{"login", "bob"}, {"password", "b"}, {"encrypted_link", "true"}}};
+  Member alice(hub.endpoint, alice_options), bob(hub.endpoint, bob_options);
+  std::atomic<int> alice_got{0}, bob_got{0};
+  alice.subscriber.subscribe("#", [&](const Event&) { ++alice_got; });
+  EXPECT_THROW(bob.subscriber.subscribe("#", [&](const Event&) { ++bob_got; }), RemoteError);
+  hub.hub.emit("x.y", 1);
+  ASSERT_TRUE(eventually([&] { return alice_got.load() == 1; }));
+  EXPECT_EQ(bob_got.load(), 0);
+  EXPECT_EQ(hub.hub.stats().subscribers, 1u);
+}
+
+TEST(Events, HostileInputOnTheEventsSocketLeavesGoodSubscribersServed) {
+  Hub hub;
+  Member good(hub.endpoint);
+  std::atomic<int> got{0};
+  good.subscriber.subscribe("tick", [&](const Event&) { ++got; });
+  const auto ticket = ticket_of(hub.endpoint);
+  auto attacker = raw_dealer(ticket);
+  // Unknown kinds, garbage bodies, too many frames, ACKs for nothing, a spent or made-up ticket.
+  send_frames(*attacker, {"HELLO"});
+  send_frames(*attacker, {"ACK", "\xc1"});
+  send_frames(*attacker, {"NACK", std::string(100, '\x92')});
+  send_frames(*attacker, {"EVT", "g", "x", "y"});
+  send_frames(*attacker, {"SUB", "\xde\xad"});
+  EXPECT_EQ(first_frame(*attacker, 5s), "DENIED");
+  send_frames(*attacker, {"SUB", std::string("\x92\xa3xyz\x90", 6)});  // a made-up ticket
+  EXPECT_EQ(first_frame(*attacker, 5s), "DENIED");
+  send_frames(*attacker, {"PING"});
+  EXPECT_EQ(first_frame(*attacker, 5s), "UNKNOWN");
+  // A SUB with more subscriptions than allowed, with the real ticket: refused, and the ticket spent.
+  std::string flood = "\x92";
+  flood += "\xd9";
+  flood += static_cast<char>(ticket.at("ticket").size());
+  flood += ticket.at("ticket");
+  flood += "\xdc";
+  flood += static_cast<char>(0);
+  flood += static_cast<char>(100);
+  for (int i = 0; i < 100; ++i) flood += std::string("\x92\xa1x\xa0", 4);
+  send_frames(*attacker, {"SUB", flood});
+  EXPECT_EQ(first_frame(*attacker, 5s), "DENIED");
+  // Larger than the events socket takes from a subscriber: libzmq closes that connection.
+  send_frames(*attacker, {"SUB", std::string(100 * 1024, 'x')});
+  // Many connections presenting made-up tickets.
+  std::vector<std::unique_ptr<zmq::socket_t>> crowd;
+  for (int i = 0; i < 50; ++i) {
+    crowd.push_back(raw_dealer(ticket));
+    send_frames(*crowd.back(), {"SUB", std::string("\x92\xa3" "bad\x90", 6)});
+  }
+  for (auto& socket : crowd) EXPECT_EQ(first_frame(*socket, 10s), "DENIED");
+  const auto sent = Clock::now();
+  hub.hub.emit("tick", 1);
+  ASSERT_TRUE(eventually([&] { return got.load() == 1; }, 5s));
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+  const EventHubStats stats = hub.hub.stats();
+  EXPECT_GE(stats.malformed_messages, 4u);
+  EXPECT_GE(stats.subscriptions_refused, 53u);
+  EXPECT_EQ(stats.subscribers, 1u);
+  std::cout << "[figure] after hostile frames and 50 refused subscriptions, the next event reached the good "
+            << "subscriber in " << ms << " ms (" << stats.malformed_messages << " malformed, "
+            << stats.subscriptions_refused << " refused)\n";
+}
+
+TEST(Events, WithoutTheHubsKeyNothingIsReceived) {
+  Hub hub;
+  auto ticket = ticket_of(hub.endpoint);
+  ticket["key"] = std::string(40, 'A');  // the wrong server key: the CURVE handshake fails
+  auto stranger = raw_dealer(ticket);
+  send_frames(*stranger, {"PING"});
+  EXPECT_FALSE(first_frame(*stranger, 500ms));
+}
+
+TEST(Events, ASubscriptionWithABadPatternIsRefusedBeforeAnythingIsSent) {
+  Hub hub;
+  Member member(hub.endpoint);
+  EXPECT_THROW(member.subscriber.subscribe("a..b", [](const Event&) {}), UsageError);
+  EXPECT_THROW(hub.hub.emit("a.*", 1), UsageError);
+  EXPECT_EQ(hub.hub.stats().emitted, 0u);
+}
+
+}  // namespace
+}  // namespace pseud::test
