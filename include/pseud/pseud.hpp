@@ -20,6 +20,7 @@
 #include "pseud/predicates.hpp"
 #include "pseud/publish.hpp"
 #include "pseud/registry.hpp"
+#include "pseud/relay.hpp"
 #include "pseud/reply_channel.hpp"
 #include "pseud/service_client.hpp"
 #include "pseud/settings.hpp"

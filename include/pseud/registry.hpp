@@ -22,6 +22,11 @@
 
 namespace pseud {
 
+/// The name of a route that answers every name no other route answers for
+/// the caller (a Relay's). Only add_route takes it: its handler reads the
+/// name called from its Invocation.
+inline constexpr std::string_view any_function = "*";
+
 /// The domain every function lives in unless told otherwise; its predicate always accepts.
 inline constexpr std::string_view default_domain = "default";
 

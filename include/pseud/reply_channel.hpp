@@ -56,8 +56,8 @@ class ReplyChannel {
   /// Answers ERROR ["Nack", "", ""]: the caller gets pseud::Nack. With
   /// `unless_reply_sent`, only if nothing was sent yet.
   bool nack(bool unless_reply_sent = false);
-  /// Answers ERROR [name, message, ""]: the caller gets a RemoteError of that name.
-  bool error(std::string_view name, std::string_view message);
+  /// Answers ERROR [name, message, traceback]: the caller gets a RemoteError of that name.
+  bool error(std::string_view name, std::string_view message, std::string_view traceback = {});
   /// Answers as if the handler had thrown `error` (e.g. std::current_exception()
   /// in a worker's catch): an exception the function declares (RpcOptions::raises)
   /// by name, any other as its contract says, PeerOptions::on_handler_error

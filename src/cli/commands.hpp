@@ -12,6 +12,9 @@ int run_inspect(const std::vector<std::string>& words);
 int run_keygen(const std::vector<std::string>& words);
 int run_discover(const std::vector<std::string>& words);
 int run_health(const std::vector<std::string>& words);
+int run_emit(const std::vector<std::string>& words);
+int run_subscribe(const std::vector<std::string>& words);
+int run_relay(const std::vector<std::string>& words);
 
 /// Blocks SIGINT and SIGTERM in this thread (and the threads it starts), so
 /// wait_for_signal() can take them. Call before any peer exists.

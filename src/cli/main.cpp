@@ -32,9 +32,19 @@ constexpr const char* usage_text = R"(usage:
              [--heartbeat noop|liveness] [--heartbeat-interval MS] [--call PEER:FUNC:JSON_ARRAY ...]
              [--instance ID [--register etcd://HOST:PORT [--version V] [--ttl SECONDS] [--advertise ENDPOINT]]]
              [--grace SECONDS]   (SIGTERM stops it gracefully within this, default 5; SIGINT at once)
+             [--events [--events-endpoint ENDPOINT]]   (an event hub; clients may emit through it)
   pseud inspect ENDPOINT [--server-name NAME] [--auth ...] [--timeout SECONDS]
   pseud health ENDPOINT [SERVICE] [--server-name NAME] [--auth ...]   (exit 0 only when SERVING)
   pseud discover etcd://HOST:PORT [SERVICE]   (one JSON line per live instance, of every service without SERVICE)
+  pseud emit ENDPOINT TYPE JSON_BODY [--header NAME=VALUE ...] [--server-name NAME] [--auth ...]
+             asks the server's event hub (pseud serve --events) to emit; prints {"id": ...}
+  pseud subscribe ENDPOINT PATTERN [--group NAME] [--count N] [--seconds S] [--server-name NAME] [--auth ...]
+             one JSON line per event: {"id", "type", "source", "headers", "body"}; PATTERN: dotted
+             words, '*' one word, '#' zero or more; --group: one member of the group gets each event
+  pseud relay --listen ENDPOINT (--forward ENDPOINT [--upstream-name NAME] | --service NAME --discovery URL)
+             [--mode pass-through|store-and-forward] [--ttl SECONDS] [--timeout SECONDS] [--name NAME]
+             [--auth ... --user LOGIN=PASSWORD ...]   (who may call the relay)
+             [--upstream-auth ... --upstream-user LOGIN --upstream-password PASSWORD ...]   (the relay upstream)
   pseud keygen
 
 Arguments are JSON where valid JSON, otherwise strings. Tagged forms:
@@ -110,6 +120,9 @@ int run(int argc, char** argv) {
     if (command == "keygen") return run_keygen(words);
     if (command == "health") return run_health(words);
     if (command == "discover") return run_discover(words);
+    if (command == "emit") return run_emit(words);
+    if (command == "subscribe") return run_subscribe(words);
+    if (command == "relay") return run_relay(words);
     std::fputs(usage_text, stderr);
     return Exit::usage;
   } catch (const std::exception& e) {

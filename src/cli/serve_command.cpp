@@ -1,9 +1,11 @@
 // `pseud serve`: a server offering the demo functions, printing one JSON line
 // per event until SIGINT or SIGTERM.
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.hpp"
@@ -11,6 +13,7 @@
 #include "cli/json.hpp"
 #include "cli/output.hpp"
 #include "cli/peer_options.hpp"
+#include "pseud/events.hpp"
 #include "pseud/publish.hpp"
 
 namespace pseud::cli {
@@ -66,19 +69,34 @@ std::shared_ptr<Registration> register_server(Server& server, const CommandLine&
   return registration;
 }
 
+// The events socket on the host the server listens on (loopback for ipc and inproc).
+std::string events_endpoint_beside(const std::string& endpoint) {
+  if (!endpoint.starts_with("tcp://")) return "tcp://127.0.0.1:*";
+  const auto colon = endpoint.rfind(':');
+  const std::string host = endpoint.substr(6, colon - 6);
+  if (host == "0.0.0.0" || host == "*" || host == "[::]") {
+    throw UsageProblem("--events: the server listens on every address; say where events go with --events-endpoint");
+  }
+  return "tcp://" + host + ":*";
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& words) {
   std::vector<std::string> flags = security_flags;
-  flags.insert(flags.end(), {"name", "instance", "register", "version", "ttl", "advertise", "grace"});
-  const CommandLine line(words, flags, {"user", "trust", "permission", "call"});
+  flags.insert(flags.end(), {"name", "instance", "register", "version", "ttl", "advertise", "grace", "events-endpoint"});
+  const CommandLine line(words, flags, {"user", "trust", "permission", "call"}, {"events"});
+  if (line.has("events-endpoint") && !line.has("events")) throw UsageProblem("--events-endpoint goes with --events");
   if (line.positionals().size() != 1) throw UsageProblem("usage: pseud serve ENDPOINT [options]");
   std::vector<PlannedCall> planned;
   for (const auto& text : line.all("call")) planned.push_back(parse_planned_call(text));
 
   Server* server_ptr = nullptr;  // set before any peer can join: joins need a bound socket
+  // A peer may join between bind() and the ready line: its line waits for that one.
+  std::atomic<bool> ready_printed{false};
   PeerOptions options = server_options(line);
-  options.on_peer_joined = [&server_ptr, planned](const PeerInfo& peer) {
+  options.on_peer_joined = [&server_ptr, &ready_printed, planned](const PeerInfo& peer) {
+    ready_printed.wait(false);
     print_line("{\"event\": \"joined\", \"peer\": " + json_text(peer.routing_id) + ", \"user\": " +
                json_text(peer.user_id) + "}");
     for (const auto& call : planned) {
@@ -98,10 +116,19 @@ int run_serve(const std::vector<std::string>& words) {
   server.register_rpc("server_instance", [&server] { return server.instance(); },
                       {.doc = "The id of the instance that answers (empty without one): see which one a call reached."});
   register_call_me_back(server, print_line);
+  std::optional<EventHub> hub;
+  std::string events_text;
+  if (line.has("events")) {
+    const std::string events_at = line.get_or("events-endpoint", events_endpoint_beside(line.positionals()[0]));
+    hub.emplace(server, EventHubOptions{.endpoint = events_at, .accept_emits = true});
+    events_text = ", \"events\": " + json_text(hub->endpoint());
+  }
   const std::string endpoint = server.bind(line.positionals()[0]);
   print_line("{\"event\": \"ready\", \"endpoint\": " + json_text(endpoint) + ", \"name\": " +
              json_text(server.name()) + ", \"routing_id\": " + json_text(server.routing_id()) + ", \"auth\": " +
-             json_text(options.auth.name) + "}");
+             json_text(options.auth.name) + events_text + "}");
+  ready_printed.store(true);
+  ready_printed.notify_all();
   const auto registration = register_server(server, line, endpoint);
   const double grace = line.seconds("grace").value_or(5.0);
   if (take_signal() == SIGTERM) {

@@ -148,11 +148,11 @@ bool ReplyChannel::nack(bool unless_reply_sent) {
   return state_->finish(wire::MessageType::error, detail::nack_body(), unless_reply_sent);
 }
 
-bool ReplyChannel::error(std::string_view name, std::string_view message) {
+bool ReplyChannel::error(std::string_view name, std::string_view message, std::string_view traceback) {
   if (!state_) throw UsageError("ReplyChannel: this channel was moved from");
   if (name.empty()) throw UsageError("ReplyChannel::error: the error needs a class name");
   detail::WireBuffer body;
-  wire::encode_error(body, name, message, "");
+  wire::encode_error(body, name, message, traceback);
   return state_->finish(wire::MessageType::error, std::move(body), false);
 }
 

@@ -3,6 +3,8 @@
 
 #include "pseud/events.hpp"
 
+#include <algorithm>
+
 #include "events/event_hub_core.hpp"
 
 namespace pseud {
@@ -14,6 +16,20 @@ std::shared_ptr<detail::EventHubCore> core_or_refuse(const std::weak_ptr<detail:
   auto core = weak.lock();
   if (!core) throw UnavailableError("this server's event hub is stopped");
   return core;
+}
+
+// An event's source as text: libzmq's generated routing ids (a zero byte and
+// four more) become "peer-<hex>".
+std::string source_text(const std::string& identity) {
+  const bool printable = std::all_of(identity.begin(), identity.end(), [](char c) { return c > ' ' && c <= '~'; });
+  if (printable && !identity.empty()) return identity;
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string text = "peer-";
+  for (const unsigned char b : identity) {
+    text += digits[b >> 4];
+    text += digits[b & 15];
+  }
+  return text;
 }
 
 }  // namespace
@@ -42,7 +58,8 @@ EventHub::EventHub(Server& server, EventHubOptions options) {
                const std::map<std::string, std::string>& headers) {
           detail::WireBuffer packed;
           msgpack::pack(packed, body);
-          return core_or_refuse(weak)->emit(type, std::string_view(packed.data(), packed.size()), headers, identity);
+          return core_or_refuse(weak)->emit(type, std::string_view(packed.data(), packed.size()), headers,
+                                            source_text(identity));
         },
         {.domain = domain,
          .params = {"type", "body", param("headers", std::map<std::string, std::string>{})},

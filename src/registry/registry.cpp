@@ -15,7 +15,7 @@ bool valid_dotted_name(std::string_view name) {
 }  // namespace
 
 void Registry::add_route(Route route) {
-  if (!valid_dotted_name(route.name)) {
+  if (!valid_dotted_name(route.name) && route.name != any_function) {
     throw UsageError("register_rpc: '" + route.name +
                      "' is not a valid name (use non-empty dot-separated parts, e.g. 'string.upper')");
   }
@@ -80,7 +80,7 @@ std::shared_ptr<const Route> Registry::lookup(std::string_view name, const Predi
       if (accepts(route->domain, args)) return route;
     }
   }
-  return nullptr;
+  return name == any_function ? nullptr : lookup(any_function, args);
 }
 
 std::vector<std::shared_ptr<const Route>> Registry::visible_routes(const PredicateArgs& args) const {
@@ -93,7 +93,8 @@ std::vector<std::shared_ptr<const Route>> Registry::visible_routes(const Predica
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::vector<std::shared_ptr<const Route>> visible;
   for (const auto& name : names) {
-    if (auto route = lookup(name, args)) visible.push_back(std::move(route));
+    // (Not the catch-all standing in for a name the caller cannot reach.)
+    if (auto route = lookup(name, args); route && route->name == name) visible.push_back(std::move(route));
   }
   return visible;
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <future>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -60,29 +61,27 @@ Outcome run(const std::vector<std::string>& words) {
   return outcome;
 }
 
-// `pseud serve` in the background, read line by line.
-class ServeProcess {
+// `pseud WORDS...` in the background (at most 60 s), read line by line.
+class BackgroundTool {
  public:
-  explicit ServeProcess(std::vector<std::string> extra = {}) {
-    std::vector<std::string> words{tool, "serve", "tcp://127.0.0.1:*"};
-    words.insert(words.end(), extra.begin(), extra.end());
+  explicit BackgroundTool(const std::vector<std::string>& words) {
+    std::vector<std::string> all{tool};
+    all.insert(all.end(), words.begin(), words.end());
     // The shell prints the pid `timeout` will have, then becomes it.
-    pipe_ = popen(("echo $$; exec timeout -k 5 60 " + command_of(words) + " 2>/dev/null").c_str(), "r");
+    pipe_ = popen(("echo $$; exec timeout -k 5 60 " + command_of(all) + " 2>/dev/null").c_str(), "r");
     pid_ = std::stoi(next_line());
-    ready_ = next_line();
-    const auto at = ready_.find("\"endpoint\": \"");
-    if (at != std::string::npos) endpoint_ = ready_.substr(at + 13, ready_.find('"', at + 13) - at - 13);
   }
-  ~ServeProcess() {
-    // SIGTERM, not SIGKILL: `timeout` passes it on to `pseud serve`, which
+  ~BackgroundTool() {
+    // SIGTERM, not SIGKILL: `timeout` passes it on to the tool, which
     // stops. A killed `timeout` would leave its child running.
     if (pipe_) {
       kill(pid_, SIGTERM);
       pclose(pipe_);
     }
   }
-  const std::string& ready() const { return ready_; }
-  const std::string& endpoint() const { return endpoint_; }
+  BackgroundTool(const BackgroundTool&) = delete;
+  BackgroundTool& operator=(const BackgroundTool&) = delete;
+
   std::string next_line() {
     char buffer[65536];
     if (!pipe_ || !std::fgets(buffer, sizeof buffer, pipe_)) return {};
@@ -90,9 +89,13 @@ class ServeProcess {
     if (!line.empty() && line.back() == '\n') line.pop_back();
     return line;
   }
-  // Sends SIGTERM and returns the exit status.
+  // Sends SIGTERM and returns the exit status, with the lines printed until the end.
   int terminate(std::vector<std::string>& rest) {
     kill(pid_, SIGTERM);
+    return finish(rest);
+  }
+  // Waits for the tool to end by itself.
+  int finish(std::vector<std::string>& rest) {
     for (std::string line = next_line(); !line.empty(); line = next_line()) rest.push_back(line);
     const int raw = pclose(pipe_);
     pipe_ = nullptr;
@@ -102,6 +105,25 @@ class ServeProcess {
  private:
   FILE* pipe_ = nullptr;
   int pid_ = 0;
+};
+
+// `pseud serve` in the background; its first line says where it listens.
+class ServeProcess : public BackgroundTool {
+ public:
+  explicit ServeProcess(std::vector<std::string> extra = {}) : BackgroundTool(serve_words(std::move(extra))) {
+    ready_ = next_line();
+    const auto at = ready_.find("\"endpoint\": \"");
+    if (at != std::string::npos) endpoint_ = ready_.substr(at + 13, ready_.find('"', at + 13) - at - 13);
+  }
+  const std::string& ready() const { return ready_; }
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  static std::vector<std::string> serve_words(std::vector<std::string> extra) {
+    std::vector<std::string> words{"serve", "tcp://127.0.0.1:*"};
+    words.insert(words.end(), extra.begin(), extra.end());
+    return words;
+  }
   std::string ready_;
   std::string endpoint_;
 };
@@ -161,6 +183,79 @@ TEST(Cli, NotifySendsWithoutAwaitingRepliesAndCanWaitForDelivery) {
   EXPECT_EQ(away.lines[0], R"({"notified": 1, "sent": 0, "failed": 0, "unsent": 1})");
   EXPECT_EQ(run({"call", at, "note", "1", "--wait-delivered", "1"}).status, 3);
   EXPECT_EQ(run({"call", at, "note", "1", "--notify=yes"}).status, 3);
+}
+
+TEST(Cli, EmitAndSubscribeInBothModes) {
+  ServeProcess server({"--events"});
+  ASSERT_NE(server.ready().find("\"events\": \"tcp://127.0.0.1:"), std::string::npos) << server.ready();
+  const std::string& at = server.endpoint();
+  BackgroundTool everyone({"subscribe", at, "order.#", "--count", "3"});
+  BackgroundTool billing_a({"subscribe", at, "order.*", "--group", "billing", "--count", "1", "--seconds", "10"});
+  BackgroundTool billing_b({"subscribe", at, "order.*", "--group", "billing", "--count", "1", "--seconds", "10"});
+  for (BackgroundTool* subscriber : {&everyone, &billing_a, &billing_b}) {
+    EXPECT_EQ(subscriber->next_line(), R"({"event": "subscribed", "pattern": ")" +
+                                           std::string(subscriber == &everyone ? "order.#" : "order.*") + R"("})");
+  }
+  const Outcome first = run({"emit", at, "order.created", R"({"n": 1})", "--header", "trace=t1", "--identity", "shop"});
+  ASSERT_EQ(first.status, 0);
+  const std::string id = first.lines[0].substr(8, 32);
+  EXPECT_EQ(run({"emit", at, "order.paid", "2"}).status, 0);
+  EXPECT_EQ(run({"emit", at, "order.paid.late", "3"}).status, 0);  // only for order.#
+  EXPECT_EQ(run({"emit", at, "order.*", "1"}).status, 1);  // a pattern is not a type
+  std::vector<std::string> got, a, b;
+  EXPECT_EQ(everyone.finish(got), 0);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], R"({"id": ")" + id + R"(", "type": "order.created", "source": "shop", "headers": {"trace": "t1"}, )"
+                    R"("body": {"n":1}})");
+  EXPECT_NE(got[2].find(R"("type": "order.paid.late")"), std::string::npos);
+  // The group: each of the two order.* events went to one member, and each member took one.
+  EXPECT_EQ(billing_a.finish(a), 0);
+  EXPECT_EQ(billing_b.finish(b), 0);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_NE(a[0], b[0]);
+  EXPECT_EQ(run({"subscribe", at, "a..b"}).status, 3);
+}
+
+// The endpoint in a tool's "ready" line.
+std::string endpoint_in(const std::string& ready) {
+  const auto at = ready.find("\"endpoint\": \"");
+  return at == std::string::npos ? std::string() : ready.substr(at + 13, ready.find('"', at + 13) - at - 13);
+}
+
+TEST(Cli, RelayPassesThroughAndStoresAndForwards) {
+  ServeProcess upstream({"--name", "up"});
+  BackgroundTool relay({"relay", "--listen", "tcp://127.0.0.1:*", "--forward", upstream.endpoint(), "--upstream-name", "up"});
+  const std::string at = endpoint_in(relay.next_line());
+  ASSERT_FALSE(at.empty());
+  EXPECT_EQ(run({"call", at, "add", "1", "2", "--server-name", "relay"}).lines[0], R"({"result": 3})");
+  const Outcome custom = run({"call", at, "fail_custom", "mine", "--server-name", "relay"});
+  EXPECT_EQ(custom.status, 1);
+  EXPECT_EQ(custom.lines[0], R"({"error": {"name": "CustomError", "message": "mine"}})");
+  std::vector<std::string> rest;
+  EXPECT_EQ(relay.terminate(rest), 0);
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back(), R"({"event": "stopped", "forwarded": 2, "answered": 2, "failed": 0, "accepted": 0, "refused": 0})");
+
+  // Store-and-forward to an upstream that is not there yet.
+  std::optional<RefusingPort> absent{RefusingPort::below_ephemeral_range()};
+  const std::string later = absent->endpoint();
+  BackgroundTool buffered({"relay", "--listen", "tcp://127.0.0.1:*", "--forward", later, "--upstream-name", "late",
+                           "--mode", "store-and-forward", "--ttl", "30"});
+  const std::string buffer_at = endpoint_in(buffered.next_line());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(run({"call", buffer_at, "note", std::to_string(i), "--server-name", "relay"}).lines[0],
+              R"({"result": "accepted"})");
+  }
+  absent.reset();
+  BackgroundTool late({"serve", later, "--name", "late"});
+  ASSERT_EQ(endpoint_in(late.next_line()), later);
+  std::string count;
+  for (int i = 0; i < 100 && count != R"({"result": 3})"; ++i) {
+    count = run({"call", later, "count_notified", "--server-name", "late"}).lines.at(0);
+  }
+  EXPECT_EQ(count, R"({"result": 3})");
+  EXPECT_EQ(run({"relay", "--listen", "tcp://127.0.0.1:*"}).status, 3);
 }
 
 TEST(Cli, UnreachableAndUsageErrors) {

@@ -5,16 +5,20 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <zmq.hpp>
+#include <zmq_addon.hpp>
 
+#include "events/event_frames.hpp"
 #include "peer/process_context.hpp"
 #include "pseud/pseud.hpp"
 #include "test_support.hpp"
@@ -361,6 +365,78 @@ TEST(Events, HostileInputOnTheEventsSocketLeavesGoodSubscribersServed) {
   std::cout << "[figure] after hostile frames and 50 refused subscriptions, the next event reached the good "
             << "subscriber in " << ms << " ms (" << stats.malformed_messages << " malformed, "
             << stats.subscriptions_refused << " refused)\n";
+}
+
+TEST(Events, OversizeAndUnmatchedEventsCostNothingAndTheNextOneArrives) {
+  EventHubOptions options;
+  options.max_event_bytes = 64 * 1024;
+  options.accept_emits = true;
+  Hub hub(options);
+  Member member(hub.endpoint);
+  std::atomic<int> got{0};
+  member.subscriber.subscribe("tick", [&](const Event&) { ++got; });
+  EXPECT_THROW(hub.hub.emit("tick", std::string(100 * 1024, 'x')), MessageTooLargeError);
+  try {
+    member.subscriber.emit("tick", std::string(100 * 1024, 'x'));
+    FAIL() << "an oversize event was emitted";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.name(), "ValueError");
+  }
+  for (int i = 0; i < 1000; ++i) hub.hub.emit("nobody.listens", i);
+  hub.hub.emit("tick", 1);
+  ASSERT_TRUE(eventually([&] { return got.load() == 1; }));
+  EXPECT_EQ(hub.hub.stats().unmatched, 1000u);
+}
+
+// A subscriber faces its hub's messages as hostile too: a server that hands
+// out tickets to a hub of its own making sends garbage, then a good event.
+TEST(Events, ASubscriberSurvivesAHostileHub) {
+  char public_key[41], secret_key[41];
+  zmq_curve_keypair(public_key, secret_key);
+  zmq::socket_t fake(*detail::events_context(), zmq::socket_type::router);
+  fake.set(zmq::sockopt::linger, 0);
+  fake.set(zmq::sockopt::curve_server, 1);
+  fake.set(zmq::sockopt::curve_secretkey, std::string(secret_key));
+  fake.bind("tcp://127.0.0.1:*");
+  const std::string fake_endpoint = fake.get(zmq::sockopt::last_endpoint);
+  Server server("svc");
+  server.register_rpc(std::string(events_ticket_function), [&] {
+    return std::map<std::string, std::string>{{"ticket", "t"}, {"endpoint", fake_endpoint}, {"key", public_key}};
+  });
+  Client client("svc");
+  client.connect(server.bind("tcp://127.0.0.1:*"));
+  EventSubscriber subscriber(client);
+  std::atomic<int> got{0};
+  std::jthread fake_hub([&](std::stop_token stop) {
+    zmq::pollitem_t item{fake.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop.stop_requested()) {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) <= 0) continue;
+      std::vector<zmq::message_t> frames;
+      (void)zmq::recv_multipart(fake, std::back_inserter(frames));
+      if (frames.size() < 2 || frames[1].to_string() != "SUB") continue;
+      const std::string who = frames[0].to_string();
+      auto to_subscriber = [&](std::vector<std::string> parts) {
+        std::vector<zmq::const_buffer> out{zmq::buffer(who)};
+        for (const auto& part : parts) out.push_back(zmq::buffer(part));
+        (void)zmq::send_multipart(fake, out);
+      };
+      to_subscriber({"WELCOME"});
+      to_subscriber({"EVT", "", "\xc1"});                           // not msgpack
+      to_subscriber({"EVT", "", std::string("\x93\xa1x\xa1y\xa1z", 7)});  // the wrong shape
+      to_subscriber({"EVT", "g", "\x95"});                           // truncated, for a group nobody is in
+      to_subscriber({"EVT"});                                         // frames missing
+      to_subscriber({"SOMETHING", "else"});
+      to_subscriber({"DENIED", std::string(10000, 'x')});             // after the verdict: ignored
+      const auto good = detail::events_wire::encode_event("0123456789abcdef0123456789abcdef", "tick", "fake", {},
+                                                          std::string_view("\x01", 1));
+      to_subscriber({"EVT", "", std::string(good.data(), good.size())});
+    }
+  });
+  subscriber.subscribe("tick", [&](const Event& e) {
+    if (e.body_as<int>() == 1) ++got;
+  });
+  ASSERT_TRUE(eventually([&] { return got.load() == 1; }));
+  EXPECT_EQ(subscriber.stats().received, 1u);
 }
 
 TEST(Events, WithoutTheHubsKeyNothingIsReceived) {

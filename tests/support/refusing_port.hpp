@@ -23,7 +23,8 @@ class RefusingPort {
   RefusingPort(RefusingPort&& other) noexcept : fd_(std::exchange(other.fd_, -1)), endpoint_(std::move(other.endpoint_)) {}
 
   /// `first_port` 0: any free port; else the first free one from it up.
-  explicit RefusingPort(int first_port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  // CLOEXEC: a child process started meanwhile must not keep the port bound after this object is gone.
+  explicit RefusingPort(int first_port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     if (fd_ < 0) throw std::runtime_error("RefusingPort: socket() failed");
     sockaddr_in address{};
     address.sin_family = AF_INET;
