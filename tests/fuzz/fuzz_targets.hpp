@@ -20,6 +20,8 @@ int fuzz_auth(const std::uint8_t* data, std::size_t size);
 int fuzz_keys(const std::uint8_t* data, std::size_t size);
 /// Text through the tool's JSON codec, and JSON -> msgpack -> JSON round trips.
 int fuzz_json(const std::uint8_t* data, std::size_t size);
+/// Events-socket messages (SUB, ACK, NACK, events) and subscription patterns.
+int fuzz_events(const std::uint8_t* data, std::size_t size);
 
 using TargetFunction = int (*)(const std::uint8_t*, std::size_t);
 
@@ -28,12 +30,13 @@ struct Target {
   TargetFunction run;
 };
 
-inline constexpr std::array<Target, 5> targets{{
+inline constexpr std::array<Target, 6> targets{{
     {"frames", fuzz_frames},
     {"dispatch", fuzz_dispatch},
     {"auth", fuzz_auth},
     {"keys", fuzz_keys},
     {"json", fuzz_json},
+    {"events", fuzz_events},
 }};
 
 }  // namespace pseud::fuzz

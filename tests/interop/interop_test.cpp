@@ -571,6 +571,36 @@ TEST_F(PythonServer, ErrorsArriveWithPythonClassNames) {
   EXPECT_EQ(client_->call<int>("add", 1, 2), 3);  // still serving after all that
 }
 
+// A relay in front of a Python pseud server: its ERRORs come through with
+// their class, message and Python traceback, and its results unchanged.
+TEST_F(PythonServer, ARelayPassesItsAnswersThroughUnchanged) {
+  start();
+  Server listener("relay");
+  Client upstream("server");
+  upstream.connect(py_->endpoint());
+  Relay relay(listener, upstream);
+  Client through("relay");
+  through.connect(listener.bind("tcp://127.0.0.1:*"));
+  EXPECT_EQ(through.call<int>("add", 1, 2), 3);
+  EXPECT_EQ(through.call<std::string>("echo", unicode_text), unicode_text);
+  try {
+    through.call<void>("fail");
+    ADD_FAILURE() << "expected a RemoteError";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.name(), "ValueError");
+    EXPECT_EQ(e.message(), "boom");
+    EXPECT_NE(e.traceback().find("Traceback (most recent call last)"), std::string::npos) << e.traceback();
+  }
+  try {
+    through.call<int>("add", 1, 2, kw("c", 3));
+    ADD_FAILURE() << "expected a RemoteError";
+  } catch (const RemoteError& e) {
+    EXPECT_EQ(e.name(), "TypeError");
+    EXPECT_EQ(e.message(), "add() got an unexpected keyword argument 'c'");
+  }
+  EXPECT_EQ(relay.stats().answered, 4u);
+}
+
 TEST_F(PythonServer, WhoamiSeesAnAnonymousLibzmqRoutingId) {
   start();
   const msgpack::object_handle reply = client_->call("whoami");  // owns what `who` points into
