@@ -1,7 +1,8 @@
 // pseud-events-bench: events per second over loopback TCP, from an EventHub
 // to one subscriber (broadcast, then a group of one, which acknowledges each
-// event), beside the floor: a raw libzmq PUB/SUB pair carrying messages of
-// the same size, measured in the same run.
+// event), beside the floor: a raw libzmq PUB/SUB pair with CURVE (as the
+// events socket has) carrying messages of the same size, measured in the
+// same run.
 //
 //   pseud-events-bench [--events N] [--body BYTES] [--reps R] [--require EVENTS_PER_S]
 //
@@ -85,12 +86,21 @@ double rate(long events, Clock::time_point start, Clock::time_point end) {
   return static_cast<double>(events) / std::chrono::duration<double>(end - start).count();
 }
 
-// The floor: PUB bound, SUB connected, nothing dropped (no HWM), the same bytes per message.
+// The floor: PUB bound, SUB connected, CURVE on, nothing dropped (no HWM), the same bytes per message.
 double floor_rate(const Settings& settings, std::size_t message_bytes) {
   zmq::context_t context;
   zmq::socket_t pub(context, zmq::socket_type::pub), sub(context, zmq::socket_type::sub);
   pub.set(zmq::sockopt::sndhwm, 0);
   sub.set(zmq::sockopt::rcvhwm, 0);
+  // CURVE, as the events socket always is.
+  char server_public[41], server_secret[41], client_public[41], client_secret[41];
+  zmq_curve_keypair(server_public, server_secret);
+  zmq_curve_keypair(client_public, client_secret);
+  pub.set(zmq::sockopt::curve_server, 1);
+  pub.set(zmq::sockopt::curve_secretkey, std::string(server_secret));
+  sub.set(zmq::sockopt::curve_serverkey, std::string(server_public));
+  sub.set(zmq::sockopt::curve_publickey, std::string(client_public));
+  sub.set(zmq::sockopt::curve_secretkey, std::string(client_secret));
   pub.bind("tcp://127.0.0.1:*");
   sub.set(zmq::sockopt::subscribe, "");
   sub.connect(pub.get(zmq::sockopt::last_endpoint));
@@ -162,7 +172,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   const double f = median(floor), b = median(broadcast), g = median(group);
-  std::printf("[figure] events over loopback, %ld of %zu B, median of %d: floor (PUB/SUB) %.0f/s, broadcast %.0f/s "
+  std::printf("[figure] events over loopback, %ld of %zu B, median of %d: floor (PUB/SUB, CURVE) %.0f/s, broadcast %.0f/s "
               "(%.2fx the floor's time), group of one with ACKs %.0f/s (%.2fx)\n",
               settings.events, settings.body, settings.reps, f, b, f / b, g, f / g);
   if (settings.require > 0 && (b < settings.require || g < settings.require)) {
