@@ -439,6 +439,34 @@ TEST(Events, ASubscriberSurvivesAHostileHub) {
   EXPECT_EQ(subscriber.stats().received, 1u);
 }
 
+// A hub that goes away (its process restarts, here: a new hub on the same
+// server, on another port) is noticed by its silence; the subscriber gets a
+// new ticket and subscribes again by itself.
+TEST(Events, ASubscriberSubscribesAgainWhenItsHubComesBack) {
+  Server server("svc");
+  const std::string endpoint = server.bind("tcp://127.0.0.1:*");
+  auto hub = std::make_unique<EventHub>(server);
+  Client client("svc");
+  client.connect(endpoint);
+  EventSubscriberOptions options;
+  options.ping_interval = 100ms;
+  options.hub_timeout = 500ms;
+  EventSubscriber subscriber(client, options);
+  std::atomic<int> got{0};
+  subscriber.subscribe("tick", [&](const Event&) { ++got; });
+  hub->emit("tick", 1);
+  ASSERT_TRUE(eventually([&] { return got.load() == 1; }));
+  hub.reset();
+  const auto gone = Clock::now();
+  hub = std::make_unique<EventHub>(server);
+  ASSERT_TRUE(eventually([&] { return hub->stats().subscribers == 1; }, 10s));
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - gone).count();
+  hub->emit("tick", 2);
+  ASSERT_TRUE(eventually([&] { return got.load() == 2; }));
+  EXPECT_EQ(subscriber.stats().resubscribed, 1u);
+  std::cout << "[figure] hub replaced: the subscriber was back " << ms << " ms later (hub_timeout 500 ms)\n";
+}
+
 TEST(Events, WithoutTheHubsKeyNothingIsReceived) {
   Hub hub;
   auto ticket = ticket_of(hub.endpoint);
