@@ -140,6 +140,43 @@ TEST(Events, BroadcastReachesEverySubscriberAndOnlyMatchingTypes) {
   std::cout << "[figure] broadcast: 100 events to 3 subscribers, 300 handled in " << ms << " ms\n";
 }
 
+// A subscriber that stops reading loses broadcast events at its queue's
+// limit, counted; it holds nobody else back.
+TEST(Events, AStalledSubscriberLosesEventsCountedAndHoldsNobodyBack) {
+  EventHubOptions options;
+  options.send_queue_limit = 2000;
+  options.subscriber_timeout = 60s;  // the stalled one never pings: it must stay a member throughout
+  Hub hub(options);
+  std::atomic<int> got{0};
+  Member good(hub.endpoint);
+  good.subscriber.subscribe("bulk", [&](const Event&) { ++got; });
+  // The stalled one: admitted properly, then never reads again.
+  const auto ticket = ticket_of(hub.endpoint);
+  auto stalled = raw_dealer(ticket);
+  stalled->set(zmq::sockopt::rcvhwm, 1);
+  const auto sub = detail::events_wire::encode_sub({ticket.at("ticket"), {{"bulk", ""}}});
+  send_frames(*stalled, {"SUB", std::string(sub.data(), sub.size())});
+  ASSERT_EQ(first_frame(*stalled, 5s), "WELCOME");
+  constexpr int events = 20000;  // 20 MB: more than the kernel buffers of one loopback connection hold
+  const std::string body(1000, 'x');
+  const auto start = Clock::now();
+  // In steps the good subscriber keeps up with: only the stalled one falls behind.
+  for (int i = 0; i < events; i += 500) {
+    for (int j = 0; j < 500; ++j) hub.hub.emit("bulk", body);
+    ASSERT_TRUE(eventually([&] { return got.load() == i + 500; }, 10s)) << got.load();
+  }
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  // The hub counts the last copies just after the good one may have had its own.
+  EXPECT_TRUE(eventually([&] {
+    const EventHubStats now = hub.hub.stats();
+    return now.broadcast_sent + now.broadcast_dropped == 2u * events;
+  }));
+  const EventHubStats stats = hub.hub.stats();
+  EXPECT_GT(stats.broadcast_dropped, 0u);
+  std::cout << "[figure] 20 000 events of 1 KB, one subscriber stalled: the other got all 20 000 in " << ms
+            << " ms; " << stats.broadcast_dropped << " dropped for the stalled one, counted\n";
+}
+
 TEST(Events, TheEventCarriesItsFields) {
   Hub hub;
   Member member(hub.endpoint);
@@ -259,8 +296,15 @@ TEST(Events, ARedeliveryToTheSameMemberIsNotRunTwice) {
   hub.hub.emit("slow", 1);
   ASSERT_TRUE(eventually([&] { return hub.hub.stats().group_acked == 1; }, 5s));
   EXPECT_EQ(runs.load(), 1);
-  EXPECT_EQ(member.subscriber.stats().duplicates, 1u);
-  EXPECT_EQ(hub.hub.stats().group_retried, 1u);
+  // Each redelivery (one, or more on a loaded machine, where the duplicate's
+  // own ACK can miss its deadline too) reaches the same member and is not
+  // run. (The late ACK of the first delivery may settle the event before the
+  // member has even read the redelivery: hence the wait.)
+  EXPECT_GE(hub.hub.stats().group_retried, 1u);
+  EXPECT_TRUE(eventually(
+      [&] { return member.subscriber.stats().duplicates == hub.hub.stats().group_retried; }, 5s))
+      << member.subscriber.stats().duplicates << " duplicates, " << hub.hub.stats().group_retried << " retried";
+  EXPECT_EQ(runs.load(), 1);
   EXPECT_EQ(hub.hub.stats().dead_lettered, 0u);
 }
 
