@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "events/event_hub_core.hpp"
+#include "events/hex_text.hpp"
 
 namespace pseud {
 
@@ -23,13 +24,7 @@ std::shared_ptr<detail::EventHubCore> core_or_refuse(const std::weak_ptr<detail:
 std::string source_text(const std::string& identity) {
   const bool printable = std::all_of(identity.begin(), identity.end(), [](char c) { return c > ' ' && c <= '~'; });
   if (printable && !identity.empty()) return identity;
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text = "peer-";
-  for (const unsigned char b : identity) {
-    text += digits[b >> 4];
-    text += digits[b & 15];
-  }
-  return text;
+  return "peer-" + detail::hex_of(identity);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "events/event_frames.hpp"
+#include "events/hex_text.hpp"
 #include "log.hpp"
 #include "peer/process_context.hpp"
 #include "pseud/errors.hpp"
@@ -24,18 +25,6 @@ constexpr std::int64_t max_inbound_bytes = 64 * 1024;
 // A ticket is redeemed within this of being issued, or never.
 constexpr auto ticket_lifetime = std::chrono::seconds(30);
 constexpr auto liveness_check = std::chrono::milliseconds(250);
-
-std::string random_event_id() {
-  unsigned char bytes[16];
-  randombytes_buf(bytes, sizeof bytes);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text;
-  for (const unsigned char b : bytes) {
-    text += digits[b >> 4];
-    text += digits[b & 15];
-  }
-  return text;
-}
 
 std::string_view view_of(const zmq::message_t& message) { return {message.data<char>(), message.size()}; }
 
@@ -91,7 +80,7 @@ std::string EventHubCore::emit(std::string_view type, std::string_view packed_bo
                      " headers (EventHubOptions::max_headers is " + std::to_string(options_.max_headers) + ")");
   }
   if (stopping_.load()) throw PeerStoppedError("emit '" + std::string(type) + "': the event hub is stopped");
-  std::string id = random_event_id();
+  std::string id = random_hex(16);
   WireBuffer packed =
       events_wire::encode_event(id, type, source.empty() ? source_ : source, headers, packed_body);
   if (packed.size() > options_.max_event_bytes) {
@@ -349,8 +338,8 @@ void EventHubCore::settle(std::vector<GroupDeliveries::Failed> failed) {
   for (GroupDeliveries::Failed& f : failed) {
     if (HubMember* member = members_.find(f.event.last_member); member && member->unacked > 0) member->unacked -= 1;
     if (f.dead) {
-      counters_.dead_lettered.fetch_add(1);
       dead_letter(f.event, "not acknowledged after " + std::to_string(f.event.attempts) + " deliveries");
+      counters_.dead_lettered.fetch_add(1);  // after the hook: whoever sees the count sees what the hook did
     } else {
       counters_.group_retried.fetch_add(1);
     }

@@ -2,31 +2,15 @@
 
 #include "events/ticket_book.hpp"
 
-#include <sodium.h>
+#include "events/hex_text.hpp"
 
 namespace pseud::detail {
-
-namespace {
-
-std::string random_ticket() {
-  unsigned char bytes[24];
-  randombytes_buf(bytes, sizeof bytes);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text;
-  for (const unsigned char b : bytes) {
-    text += digits[b >> 4];
-    text += digits[b & 15];
-  }
-  return text;
-}
-
-}  // namespace
 
 std::optional<std::string> TicketBook::issue(std::string holder, Clock::time_point now) {
   const std::lock_guard lock(mutex_);
   if (tickets_.size() >= capacity_) forget_expired(now);
   if (tickets_.size() >= capacity_) return std::nullopt;
-  std::string ticket = random_ticket();
+  std::string ticket = random_hex(24);
   tickets_[ticket] = Entry{std::move(holder), now + lifetime_};
   return ticket;
 }

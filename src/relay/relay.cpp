@@ -7,30 +7,13 @@
 #include <atomic>
 #include <functional>
 
+#include "engine/engine_util.hpp"
 #include "log.hpp"
 #include "pseud/errors.hpp"
 
 namespace pseud {
 
 namespace detail {
-
-namespace {
-
-// The bytes of a name for the log: printable as they are, else hex.
-std::string printable_identity(const std::string& identity) {
-  bool printable = !identity.empty();
-  for (const char c : identity) printable = printable && c > ' ' && c <= '~';
-  if (printable) return identity;
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text = "0x";
-  for (const unsigned char b : identity) {
-    text += digits[b >> 4];
-    text += digits[b & 15];
-  }
-  return text;
-}
-
-}  // namespace
 
 class RelayCore : public std::enable_shared_from_this<RelayCore> {
  public:
@@ -53,7 +36,7 @@ class RelayCore : public std::enable_shared_from_this<RelayCore> {
       if (key.type != msgpack::type::STR) throw RemoteError("TypeError", "keywords must be strings");
       kwargs.add(std::string_view(key.via.str.ptr, key.via.str.size), call.kwargs[i].val);
     }
-    const std::string caller = printable_identity(call.caller->identity());
+    const std::string caller = printable(call.caller->identity());  // as the engine logs peers
     if (options_.mode == RelayMode::store_and_forward) return store(call, args, kwargs, caller);
     auto channel = std::make_shared<ReplyChannel>(call.replies->open());
     forwarded_.fetch_add(1);

@@ -68,7 +68,11 @@ std::vector<int> range(int from, int to) {
 struct AbsentServer {
   std::optional<RefusingPort> port{RefusingPort::below_ephemeral_range()};
   std::string endpoint = port->endpoint();
-  void release() { port.reset(); }
+  // The server comes back: `recorder` binds where the client looks for it.
+  void come_back_as(Recorder& recorder) {
+    port.reset();
+    recorder.bind(endpoint);
+  }
 };
 
 TEST(Notifications, AThousandSentWhileTheServerIsDownAreHandledInOrderOnceWhenItComes) {
@@ -80,9 +84,8 @@ TEST(Notifications, AThousandSentWhileTheServerIsDownAreHandledInOrderOnceWhenIt
   EXPECT_EQ(client.stats().notifications_sent, 0u);
 
   Recorder recorder;
-  absent.release();
   const auto back = Clock::now();
-  recorder.bind(absent.endpoint);
+  absent.come_back_as(recorder);
   ASSERT_TRUE(eventually([&] { return recorder.count() >= 1000; }, 10s)) << recorder.count() << " handled";
   const auto all_handled = recorder.last();
   ASSERT_TRUE(client.wait_notifications_delivered(5s));
@@ -110,8 +113,7 @@ TEST(Notifications, DropOldestKeepsTheLastHundredAndCountsTheRest) {
   EXPECT_EQ(client.stats().outbox_messages, 100u);
 
   Recorder recorder;
-  absent.release();
-  recorder.bind(absent.endpoint);
+  absent.come_back_as(recorder);
   ASSERT_TRUE(client.wait_notifications_delivered(10s));
   EXPECT_EQ(recorder.seen(), range(900, 1000));
   std::cout << "[figure] cap 100, drop_oldest, 1000 sent while down: handled " << recorder.count()
@@ -131,8 +133,7 @@ TEST(Notifications, DropNewKeepsTheFirstAndSaysSo) {
   EXPECT_EQ(client.stats().notifications_dropped, 40u);
 
   Recorder recorder;
-  absent.release();
-  recorder.bind(absent.endpoint);
+  absent.come_back_as(recorder);
   ASSERT_TRUE(client.wait_notifications_delivered(10s));
   EXPECT_EQ(recorder.seen(), range(0, 10));
 }
@@ -153,8 +154,7 @@ TEST(Notifications, FailRefusesWithOutboxFullErrorAndKeepsWhatWaits) {
   EXPECT_EQ(client.stats().notifications_dropped, 0u);
 
   Recorder recorder;
-  absent.release();
-  recorder.bind(absent.endpoint);
+  absent.come_back_as(recorder);
   ASSERT_TRUE(client.wait_notifications_delivered(10s));
   EXPECT_EQ(recorder.seen(), range(0, 5));
 }
@@ -173,8 +173,7 @@ TEST(Notifications, ThoseThatOutliveTheirTimeToLiveAreNeverHandled) {
   EXPECT_EQ(client.stats().outbox_messages, 0u);
 
   Recorder recorder;
-  absent.release();
-  recorder.bind(absent.endpoint);
+  absent.come_back_as(recorder);
   ASSERT_TRUE(client.notify("record", 99));  // a fresh one still goes, alone
   ASSERT_TRUE(client.wait_notifications_delivered(10s));
   EXPECT_EQ(recorder.seen(), std::vector<int>{99});
