@@ -72,6 +72,14 @@ class DiscoveryError : public Error {
   using Error::Error;
 };
 
+/// A plugin process (pseud/plugin_host.hpp) could not be started, did not
+/// complete its handshake, or sent one the host refuses; the message names the
+/// plugin and says what it did (its exit status, its last lines of stderr).
+class PluginError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A peer sent a reply this library cannot decode.
 class ProtocolError : public Error {
  public:
