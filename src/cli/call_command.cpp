@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cli/calls.hpp"
 #include "cli/commands.hpp"
 #include "cli/demo_functions.hpp"
 #include "cli/json.hpp"
@@ -60,13 +61,7 @@ int call_and_print(Caller& client, const std::string& function, const CallArgume
   int status = Exit::ok;
   const Args args({arguments.values.data(), arguments.values.size()});
   for (long i = 0; i < repeat; ++i) {
-    try {
-      auto result = client.template call<msgpack::object_handle>(function, args, arguments.kwargs, options);
-      print_line(result_line(result.get()));
-    } catch (...) {
-      print_line(error_line(std::current_exception()));
-      status = exit_status_of(std::current_exception());
-    }
+    if (const int failed = call_and_print_line(client, function, args, arguments.kwargs, options)) status = failed;
   }
   return status;
 }

@@ -17,12 +17,12 @@ CommandLine::CommandLine(const std::vector<std::string>& words, const std::vecto
   bool flags_done = false;
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
-    if (flags_done || word.size() < 3 || word.rfind("--", 0) != 0) {
-      positionals_.push_back(word);
+    if (!flags_done && word == "--") {  // what follows is positional, even "--x"
+      flags_done = true;
       continue;
     }
-    if (word == "--") {
-      flags_done = true;
+    if (flags_done || word.size() < 3 || word.rfind("--", 0) != 0) {
+      positionals_.push_back(word);
       continue;
     }
     std::string flag = word.substr(2);

@@ -23,7 +23,8 @@ class UsageProblem : public UsageError {
 class CommandLine {
  public:
   /// `flags` lists the accepted --flags; `repeatable` those that may repeat.
-  /// Every flag takes one value, except `switches`, which take none.
+  /// Every flag takes one value, except `switches`, which take none. A word
+  /// "--" ends the flags: every word after it is a positional.
   /// Throws UsageProblem for anything else.
   CommandLine(const std::vector<std::string>& words, const std::vector<std::string>& flags,
               const std::vector<std::string>& repeatable = {}, const std::vector<std::string>& switches = {});

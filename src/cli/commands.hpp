@@ -15,6 +15,7 @@ int run_health(const std::vector<std::string>& words);
 int run_emit(const std::vector<std::string>& words);
 int run_subscribe(const std::vector<std::string>& words);
 int run_relay(const std::vector<std::string>& words);
+int run_plugin(const std::vector<std::string>& words);
 
 /// Blocks SIGINT and SIGTERM in this thread (and the threads it starts), so
 /// wait_for_signal() can take them. Call before any peer exists.

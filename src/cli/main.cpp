@@ -45,13 +45,18 @@ constexpr const char* usage_text = R"(usage:
              [--mode pass-through|store-and-forward] [--ttl SECONDS] [--timeout SECONDS] [--name NAME]
              [--auth ... --user LOGIN=PASSWORD ...]   (who may call the relay)
              [--upstream-auth ... --upstream-user LOGIN --upstream-password PASSWORD ...]   (the relay upstream)
+  pseud plugin --cookie KEY=VALUE [--versions LIST] [--call FUNC:JSON_ARRAY ...] [--timeout SECONDS]
+             [--start-timeout SECONDS] [--grace SECONDS] -- PATH [ARG...]
+             starts PATH as a plugin (protocol/PLUGINS.md), offering protocol versions LIST (default 1);
+             prints {"event": "started", "version", "pid", "endpoint"}, one line per --call as `call` does,
+             then {"event": "closed", "exit"[, "signal"]}; the plugin's output goes to stderr
   pseud keygen
 
 Arguments are JSON where valid JSON, otherwise strings. Tagged forms:
   {"$bytes": HEX}, {"$map": [[key, value], ...]}, {"$ext": CODE, "hex": HEX}
   (sent as given, codes 123-126 too: a Python pseud peer unpickles those)
-Exit status: 0 ok, 1 remote error, unauthorised or not serving, 2 timeout, unreachable, outcome unknown or
-discovery unreachable, 3 usage or set-up error.
+Exit status: 0 ok, 1 remote error, unauthorised or not serving, 2 timeout, unreachable, outcome unknown,
+discovery unreachable or a plugin that did not start, 3 usage or set-up error.
 )";
 
 }  // namespace
@@ -123,6 +128,7 @@ int run(int argc, char** argv) {
     if (command == "emit") return run_emit(words);
     if (command == "subscribe") return run_subscribe(words);
     if (command == "relay") return run_relay(words);
+    if (command == "plugin") return run_plugin(words);
     std::fputs(usage_text, stderr);
     return Exit::usage;
   } catch (const std::exception& e) {

@@ -49,6 +49,7 @@ const char* local_error_name(const std::exception& e) {
       {is_a<PeerUnreachableError>, "PeerUnreachableError"},
       {is_a<OutcomeUnknownError>, "OutcomeUnknownError"},
       {is_a<DiscoveryError>, "DiscoveryError"},
+      {is_a<PluginError>, "PluginError"},
       {is_a<PeerStoppedError>, "PeerStoppedError"},
       {is_a<UsageError>, "UsageError"},
   };
@@ -90,6 +91,8 @@ int exit_status_of(const std::exception_ptr& error) {
     return Exit::unreachable;  // reached, then lost: whether it ran is unknown
   } catch (const DiscoveryError&) {
     return Exit::unreachable;
+  } catch (const PluginError&) {
+    return Exit::unreachable;  // the plugin did not start, or not as the protocol says
   } catch (...) {
     return Exit::usage;
   }

@@ -24,7 +24,8 @@ std::string error_line(const std::exception_ptr& error);
 /// A JSON string literal for `text` (rendered as {"$bytes"} when it is not UTF-8).
 std::string json_text(std::string_view text);
 
-/// The exit status an exception means: 1 remote error or unauthorised, 2 timeout or unreachable, 3 otherwise.
+/// The exit status an exception means: 1 remote error or unauthorised, 2 timeout, unreachable or a plugin
+/// that did not start (PluginError), 3 otherwise.
 int exit_status_of(const std::exception_ptr& error);
 
 }  // namespace pseud::cli

@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "cli/calls.hpp"
 #include "cli/commands.hpp"
 #include "cli/demo_functions.hpp"
 #include "cli/json.hpp"
@@ -28,16 +29,11 @@ struct PlannedCall {
 };
 
 PlannedCall parse_planned_call(const std::string& text) {
-  const auto first = text.find(':');
-  const auto second = first == std::string::npos ? first : text.find(':', first + 1);
-  if (second == std::string::npos || first == 0 || second == first + 1) {
-    throw UsageProblem("--call takes PEER:FUNC:JSON_ARRAY, e.g. alice:string.upper:[\"hi\"], not '" + text + "'");
-  }
-  PlannedCall call{text.substr(0, first), text.substr(first + 1, second - first - 1), text.substr(second + 1)};
-  if (parse_json(call.arguments_json).get().type != msgpack::type::ARRAY) {
-    throw UsageProblem("--call: the arguments must be a JSON array, not '" + call.arguments_json + "'");
-  }
-  return call;
+  const std::string usage = "--call takes PEER:FUNC:JSON_ARRAY, e.g. alice:string.upper:[\"hi\"]";
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0) throw UsageProblem(usage + ", not '" + text + "'");
+  CallText call = parse_call_text(text.substr(colon + 1), usage, text);
+  return {text.substr(0, colon), std::move(call.function), std::move(call.arguments_json)};
 }
 
 void make_planned_call(Server& server, const PeerInfo& peer, const PlannedCall& planned) {

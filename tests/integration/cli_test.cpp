@@ -4,7 +4,10 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <future>
 #include <memory>
@@ -426,6 +429,153 @@ TEST(Cli, SigtermLetsACallInFlightFinishAndRefusesNewOnes) {
   EXPECT_EQ(rest.back(), R"({"event": "stopped"})");
   std::printf("[figure] pseud serve, SIGTERM with a 1 s call in flight: it finished %lld ms after the signal\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(finished - sent_term).count()));
+}
+
+// `pseud plugin` and the counter plugin (examples/counter_plugin.cpp).
+const std::string counter_plugin = PSEUD_COUNTER_PLUGIN;
+const std::string counter_cookie = "COUNTER_PLUGIN=counter-v1";
+
+// A run of the tool with its stderr kept and the time each stdout line came.
+struct TimedOutcome {
+  std::vector<std::string> lines;
+  std::vector<long long> at_ms;  // since the start, one per line
+  std::string errors;            // all of stderr
+  int status = -1;
+  long long total_ms = 0;
+};
+
+// Runs `pseud WORDS...` to completion, like run(), keeping stderr in a temporary file. The tool
+// holds SIGTERM blocked while it works, so `timeout` follows it with SIGKILL (the plugin then gets
+// SIGTERM from the kernel: PR_SET_PDEATHSIG).
+TimedOutcome run_timed(const std::vector<std::string>& words) {
+  TimedOutcome outcome;
+  char errors_path[] = "/tmp/pseud-cli-stderr-XXXXXX";
+  const int errors_fd = mkstemp(errors_path);
+  if (errors_fd < 0) return outcome;
+  close(errors_fd);
+  std::vector<std::string> all{"timeout", "-k", "5", "20", tool};
+  all.insert(all.end(), words.begin(), words.end());
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed_ms = [start] {
+    return static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  };
+  if (FILE* pipe = popen((command_of(all) + " 2>" + quote(errors_path)).c_str(), "r")) {
+    char buffer[65536];
+    while (std::fgets(buffer, sizeof buffer, pipe)) {
+      std::string line(buffer);
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      outcome.lines.push_back(line);
+      outcome.at_ms.push_back(elapsed_ms());
+    }
+    const int raw = pclose(pipe);
+    outcome.total_ms = elapsed_ms();
+    outcome.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  }
+  if (FILE* errors = std::fopen(errors_path, "r")) {
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, errors)) > 0;) outcome.errors.append(buffer, n);
+    std::fclose(errors);
+  }
+  unlink(errors_path);
+  return outcome;
+}
+
+std::string all_lines(const TimedOutcome& out) {
+  std::string all;
+  for (const auto& line : out.lines) all += line + "\n";
+  return all + "stderr:\n" + out.errors;
+}
+
+TEST(Cli, PluginStartsTheCounterCallsItInOrderAndClosesIt) {
+  const TimedOutcome out = run_timed({"plugin", "--cookie", counter_cookie, "--versions", "1,2", "--call", "count:[]",
+                                      "--call", "count:[]", "--call", "count:[]", "--call", "get_count:[]", "--",
+                                      counter_plugin});
+  EXPECT_EQ(out.status, 0) << all_lines(out);
+  ASSERT_EQ(out.lines.size(), 6u) << all_lines(out);
+  const std::string started_prefix = R"({"event": "started", "version": 2, "pid": )";
+  ASSERT_EQ(out.lines[0].rfind(started_prefix, 0), 0u) << out.lines[0];
+  EXPECT_NE(out.lines[0].find(R"(, "endpoint": "ipc://)"), std::string::npos) << out.lines[0];
+  EXPECT_EQ(out.lines[1], R"({"result": 1})");
+  EXPECT_EQ(out.lines[2], R"({"result": 2})");
+  EXPECT_EQ(out.lines[3], R"({"result": 3})");
+  EXPECT_EQ(out.lines[4], R"({"result": 3})");
+  EXPECT_EQ(out.lines[5], R"({"event": "closed", "exit": 0})");
+  // The tool reaped it before it said "closed": the process is gone.
+  const pid_t pid = std::stoi(out.lines[0].substr(started_prefix.size()));
+  const int signalled = kill(pid, 0);
+  const int error = errno;
+  EXPECT_EQ(signalled, -1);
+  EXPECT_EQ(error, ESRCH);
+  std::printf("[figure] pseud plugin, C++ counter: started line %lld ms after the start, 4 calls and the close "
+              "%lld ms later, whole run %lld ms\n",
+              out.at_ms[0], out.at_ms[5] - out.at_ms[0], out.total_ms);
+}
+
+TEST(Cli, PluginAtVersionOneHasNoReset) {
+  const TimedOutcome out = run_timed({"plugin", "--cookie", counter_cookie, "--versions", "1", "--call", "count:[]",
+                                      "--call", "reset:[]", "--call", "get_count:[]", "--", counter_plugin});
+  EXPECT_EQ(out.status, 1) << all_lines(out);
+  ASSERT_EQ(out.lines.size(), 5u) << all_lines(out);
+  EXPECT_EQ(out.lines[0].rfind(R"({"event": "started", "version": 1, "pid": )", 0), 0u) << out.lines[0];
+  EXPECT_EQ(out.lines[1], R"({"result": 1})");
+  EXPECT_EQ(out.lines[2].rfind(R"({"error": {"name": "ServiceNotFoundError", "message": )", 0), 0u) << out.lines[2];
+  EXPECT_EQ(out.lines[3], R"({"result": 1})");  // the failed call changed nothing, and later calls go on
+  EXPECT_EQ(out.lines[4], R"({"event": "closed", "exit": 0})");
+  std::printf("[figure] pseud plugin, counter at version 1: started line after %lld ms, whole run %lld ms\n",
+              out.at_ms[0], out.total_ms);
+}
+
+TEST(Cli, PluginWithNoVersionInCommonExitsTwoNamingBothLists) {
+  // Everything after "--" is the plugin's, its own --versions too.
+  const TimedOutcome out = run_timed({"plugin", "--cookie", counter_cookie, "--versions", "1,2", "--call", "count:[]",
+                                      "--", counter_plugin, "--versions", "3"});
+  EXPECT_EQ(out.status, 2) << all_lines(out);
+  ASSERT_EQ(out.lines.size(), 1u) << all_lines(out);  // no started line, no call made
+  EXPECT_EQ(out.lines[0].rfind(R"({"error": {"name": "PluginError", "message": )", 0), 0u) << out.lines[0];
+  EXPECT_NE(out.errors.find("supports 1,2"), std::string::npos) << out.errors;
+  EXPECT_NE(out.errors.find("supports 3"), std::string::npos) << out.errors;
+  std::printf("[figure] pseud plugin, no version in common: refused (exit 2) %lld ms after the start\n",
+              out.total_ms);
+}
+
+TEST(Cli, PluginWithTheWrongCookieExitsTwoShowingWhatThePluginSaid) {
+  const TimedOutcome out = run_timed({"plugin", "--cookie", "COUNTER_PLUGIN=someone-else", "--call", "count:[]", "--",
+                                      counter_plugin});
+  EXPECT_EQ(out.status, 2) << all_lines(out);
+  ASSERT_EQ(out.lines.size(), 1u) << all_lines(out);
+  EXPECT_EQ(out.lines[0].rfind(R"({"error": {"name": "PluginError", "message": )", 0), 0u) << out.lines[0];
+  // The plugin's own line, relayed to stderr under its name (and never to stdout): it names the cookie.
+  const auto relayed = out.errors.find("plugin counter_plugin: ");
+  ASSERT_NE(relayed, std::string::npos) << out.errors;
+  EXPECT_NE(out.errors.substr(relayed, out.errors.find('\n', relayed) - relayed).find("COUNTER_PLUGIN"),
+            std::string::npos)
+      << out.errors;
+  std::printf("[figure] pseud plugin, wrong cookie: refused (exit 2) %lld ms after the start\n", out.total_ms);
+}
+
+TEST(Cli, PluginThatDoesNotExistExitsTwoNamingThePath) {
+  const std::string missing = "/nonexistent/pseud-cli-test/no_such_plugin";
+  const TimedOutcome out = run_timed({"plugin", "--cookie", counter_cookie, "--", missing});
+  EXPECT_EQ(out.status, 2) << all_lines(out);
+  ASSERT_EQ(out.lines.size(), 1u) << all_lines(out);
+  EXPECT_EQ(out.lines[0].rfind(R"({"error": {"name": "PluginError", "message": )", 0), 0u) << out.lines[0];
+  EXPECT_NE(out.errors.find(missing), std::string::npos) << out.errors;
+  std::printf("[figure] pseud plugin, no such program: refused (exit 2) %lld ms after the start\n", out.total_ms);
+}
+
+TEST(Cli, PluginUsageErrorsExitThreeWithoutStartingIt) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"plugin", "--", counter_plugin}).status, 3);                                // no cookie
+  EXPECT_EQ(run({"plugin", "--cookie", counter_cookie}).status, 3);                          // no program
+  EXPECT_EQ(run({"plugin", "--cookie", "=x", "--", counter_plugin}).status, 3);              // no cookie name
+  EXPECT_EQ(run({"plugin", "--cookie", counter_cookie, "--versions", "1,x", "--", counter_plugin}).status, 3);
+  EXPECT_EQ(run({"plugin", "--cookie", counter_cookie, "--call", "count", "--", counter_plugin}).status, 3);
+  EXPECT_EQ(run({"plugin", "--cookie", counter_cookie, "--call", "count:{}", "--", counter_plugin}).status, 3);
+  std::printf("[figure] pseud plugin, 6 usage errors: %lld ms in all\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - start)
+                                         .count()));
 }
 
 #if PSEUD_TEST_ETCD
