@@ -31,7 +31,7 @@ struct Pipe {
 
 Pipe make_pipe() {
   int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) throw PluginError("plugin: cannot make a pipe: " + reason(errno));
+  if (::pipe2(ends, O_CLOEXEC) != 0) throw PluginError("cannot make a pipe: " + reason(errno));
   return {UniqueFd(ends[0]), UniqueFd(ends[1])};
 }
 
@@ -39,7 +39,7 @@ Pipe make_pipe() {
 // place never overwrites a descriptor still to be copied.
 UniqueFd high_copy(const UniqueFd& fd) {
   const int copy = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10);
-  if (copy < 0) throw PluginError("plugin: cannot copy a descriptor: " + reason(errno));
+  if (copy < 0) throw PluginError("cannot copy a descriptor: " + reason(errno));
   return UniqueFd(copy);
 }
 
@@ -77,7 +77,7 @@ UniqueFd high_copy(const UniqueFd& fd) {
 }  // namespace
 
 std::string resolve_program(const std::string& argv0) {
-  if (argv0.empty()) throw PluginError("plugin: the command line is empty");
+  if (argv0.empty()) throw PluginError("the command line is empty");
   if (argv0.find('/') != std::string::npos) return argv0;
   const char* path = std::getenv("PATH");
   const std::string directories = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
@@ -89,7 +89,7 @@ std::string resolve_program(const std::string& argv0) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     start = end + 1;
   }
-  throw PluginError("plugin: no executable '" + argv0 + "' on PATH (" + directories + ")");
+  throw PluginError("no executable '" + argv0 + "' on PATH (" + directories + ")");
 }
 
 std::vector<std::string> environment_with(const std::vector<std::string>& replaced) {
@@ -114,7 +114,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
   envp.push_back(nullptr);
 
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!null) throw PluginError("plugin: cannot open /dev/null: " + reason(errno));
+  if (!null) throw PluginError("cannot open /dev/null: " + reason(errno));
   Pipe out = make_pipe();
   Pipe err = make_pipe();
   Pipe handshake = make_pipe();
@@ -124,7 +124,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
 
   const pid_t host = ::getpid();
   const pid_t pid = ::fork();
-  if (pid < 0) throw PluginError("plugin: fork failed: " + reason(errno));
+  if (pid < 0) throw PluginError("fork failed: " + reason(errno));
   if (pid == 0) become_plugin(plan, argv.data(), envp.data(), source_fds, exec_error.write.get(), host);
 
   ::setpgid(pid, pid);  // as the child does: whichever runs first (EACCES once it has exec'd)
@@ -140,7 +140,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    throw PluginError("plugin: cannot run " + plan.program + ": " + reason(exec_errno));
+    throw PluginError("cannot run " + plan.program + ": " + reason(exec_errno));
   }
 
   LaunchedChild child;
@@ -152,7 +152,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    throw PluginError("plugin: pidfd_open failed (Linux 5.3 or later is needed): " + reason(error));
+    throw PluginError("pidfd_open failed (Linux 5.3 or later is needed): " + reason(error));
   }
   child.stdout_read = std::move(out.read);
   child.stderr_read = std::move(err.read);

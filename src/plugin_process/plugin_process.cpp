@@ -115,7 +115,11 @@ void PluginProcess::Impl::launch(const CurveKeyPair& keys) {
   const bool unix_offered = std::find(launch_.transports.begin(), launch_.transports.end(),
                                       PluginTransport::unix_socket) != launch_.transports.end();
   if (unix_offered) {
-    directory_ = detail::PrivateDirectory::make();
+    try {
+      directory_ = detail::PrivateDirectory::make();
+    } catch (const PluginError& e) {
+      throw PluginError("plugin '" + name_ + "': " + e.what());
+    }
     directory_path_ = directory_.path();
   }
   std::vector<std::string> environment = launch_.environment;
@@ -131,9 +135,9 @@ void PluginProcess::Impl::launch(const CurveKeyPair& keys) {
     sink = [name = name_](PluginStream stream, std::string_view line) {
       log(stream == PluginStream::stderr_stream ? LogLevel::info : LogLevel::debug, "plugin ", name, ": ", line);
     };
-  detail::ChildPlan plan{detail::resolve_program(launch_.argv.front()), launch_.argv,
-                         detail::environment_with(environment)};
   try {
+    detail::ChildPlan plan{detail::resolve_program(launch_.argv.front()), launch_.argv,
+                           detail::environment_with(environment)};
     child_ = std::make_unique<detail::ChildSupervisor>(std::move(plan), std::move(sink));
   } catch (const PluginError& e) {
     directory_.remove();

@@ -59,7 +59,7 @@ PrivateDirectory PrivateDirectory::make() {
     failures += " " + base + ": " + std::strerror(errno) + ";";
   }
   failures.pop_back();
-  throw PluginError("plugin: cannot make a private directory for its socket:" + failures);
+  throw PluginError("cannot make a private directory for its socket:" + failures);
 }
 
 bool PrivateDirectory::remove() noexcept {
