@@ -3,6 +3,8 @@
 
 #include "pseud/plugin_protocol.hpp"
 
+#include <sys/un.h>
+
 #include <algorithm>
 #include <charconv>
 #include <string>
@@ -49,7 +51,7 @@ std::string_view trim(std::string_view text) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  if (host == "localhost" || host == "[::1]") return true;
+  if (host == "[::1]") return true;
   // 127.0.0.0/8, written as four decimal numbers.
   if (!host.starts_with("127.")) return false;
   int parts = 0;
@@ -138,6 +140,9 @@ PluginHandshake parse_plugin_handshake(std::string_view line) {
     handshake.transport = PluginTransport::unix_socket;
     if (!fields[3].starts_with('/'))
       throw PluginError("plugin handshake: the unix socket path is not absolute: " + quoted(fields[3]));
+    if (fields[3].size() >= sizeof(sockaddr_un{}.sun_path))
+      throw PluginError("plugin handshake: the unix socket path is longer than a socket address holds (" +
+                        std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes): " + quoted(fields[3]));
   } else if (fields[2] == "tcp") {
     handshake.transport = PluginTransport::tcp;
     check_tcp_address(fields[3], line);

@@ -128,6 +128,12 @@ class StopSignals {
     fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
   }
   ~StopSignals() {
+    // Take what came after the first, or unblocking would deliver it with its
+    // default action: a host's second SIGTERM, or PR_SET_PDEATHSIG firing
+    // once for each of a dying host's threads.
+    const timespec now{};
+    while (::sigtimedwait(&set_, nullptr, &now) > 0) {
+    }
     fd_.reset();
     ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
   }
@@ -216,6 +222,10 @@ int serve(const PluginCookie& cookie, const std::vector<PluginVersion>& versions
   if (options.on_shutdown) options.on_shutdown();
   server.stop(options.grace);
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
+  // A host that died cannot remove the directory it made; a living one does.
+  if (const std::string host_directory = environment(plugin_env::socket_dir);
+      ::getppid() != host && !host_directory.empty())
+    ::rmdir(host_directory.c_str());
   return 0;
 }
 
