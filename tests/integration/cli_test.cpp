@@ -512,6 +512,27 @@ TEST(Cli, PluginStartsTheCounterCallsItInOrderAndClosesIt) {
               out.at_ms[0], out.at_ms[5] - out.at_ms[0], out.total_ms);
 }
 
+TEST(Cli, PluginLoadsThePythonCounter) {
+  // pyplugin.py is the counter too, written in Python on Debian's python3-zmq and python3-msgpack.
+  if (std::system("/usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/null") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 cannot import zmq and msgpack (apt-get install python3-zmq python3-msgpack)";
+  const TimedOutcome out = run_timed({"plugin", "--cookie", "PSEUD_PYPLUGIN=python", "--versions", "1,2", "--call",
+                                      "count:[]", "--call", "count:[]", "--call", "reset:[]", "--call",
+                                      "get_count:[]", "--call", "language:[]", "--", "/usr/bin/python3",
+                                      PSEUD_PYPLUGIN, "--cookie", "PSEUD_PYPLUGIN=python"});
+  EXPECT_EQ(out.status, 0) << all_lines(out);
+  ASSERT_EQ(out.lines.size(), 7u) << all_lines(out);
+  EXPECT_EQ(out.lines[0].rfind(R"({"event": "started", "version": 2, "pid": )", 0), 0u) << out.lines[0];
+  EXPECT_EQ(out.lines[1], R"({"result": 1})");
+  EXPECT_EQ(out.lines[2], R"({"result": 2})");
+  EXPECT_EQ(out.lines[3], R"({"result": null})");
+  EXPECT_EQ(out.lines[4], R"({"result": 0})");
+  EXPECT_EQ(out.lines[5], R"({"result": "python"})");
+  EXPECT_EQ(out.lines[6], R"({"event": "closed", "exit": 0})");
+  std::printf("[figure] pseud plugin, Python counter: started line after %lld ms, whole run %lld ms\n", out.at_ms[0],
+              out.total_ms);
+}
+
 TEST(Cli, PluginAtVersionOneHasNoReset) {
   const TimedOutcome out = run_timed({"plugin", "--cookie", counter_cookie, "--versions", "1", "--call", "count:[]",
                                       "--call", "reset:[]", "--call", "get_count:[]", "--", counter_plugin});

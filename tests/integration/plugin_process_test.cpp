@@ -650,29 +650,27 @@ Stubborn close_stubborn(const std::string& mode) {
   return result;
 }
 
-TEST_F(PluginProcessTest, APluginIgnoringShutdownIsTerminatedAfterTheGrace) {
-  const Stubborn stubborn = close_stubborn("--ignore-shutdown");
+// close() of a stubborn plugin ends with `signal_number` at [low, high] ms (high
+// stretched under ThreadSanitizer), its grandchild gone, no zombie left.
+void expect_killed_at(const char* mode, int signal_number, double low, double high, const std::string& what) {
+  const Stubborn stubborn = close_stubborn(mode);
   EXPECT_FALSE(stubborn.exit.exited);
-  EXPECT_EQ(stubborn.exit.signal, SIGTERM) << stubborn.exit.describe();
-  EXPECT_EQ(stubborn.exit.status(), 128 + SIGTERM);
-  EXPECT_GE(stubborn.close_ms, 900.0);
-  EXPECT_LE(stubborn.close_ms, 1100.0 * slowdown);
+  EXPECT_EQ(stubborn.exit.signal, signal_number) << stubborn.exit.describe();
+  EXPECT_EQ(stubborn.exit.status(), 128 + signal_number);
+  EXPECT_GE(stubborn.close_ms, low);
+  EXPECT_LE(stubborn.close_ms, high * slowdown);
   EXPECT_TRUE(stubborn.grandchild_gone);
-  figure("--ignore-shutdown, grace 1000 ms: close() returned after " + fixed(stubborn.close_ms) + " ms, " +
+  figure(std::string(mode) + ", " + what + ": close() returned after " + fixed(stubborn.close_ms) + " ms, " +
          stubborn.exit.describe() + ", grandchild gone, no zombie");
+}
+
+TEST_F(PluginProcessTest, APluginIgnoringShutdownIsTerminatedAfterTheGrace) {
+  expect_killed_at("--ignore-shutdown", SIGTERM, 900.0, 1100.0, "grace 1000 ms");
   expect_no_leftover_files();
 }
 
 TEST_F(PluginProcessTest, APluginIgnoringSigtermIsKilledAfterTheKillDelay) {
-  const Stubborn stubborn = close_stubborn("--ignore-term");
-  EXPECT_FALSE(stubborn.exit.exited);
-  EXPECT_EQ(stubborn.exit.signal, SIGKILL) << stubborn.exit.describe();
-  EXPECT_EQ(stubborn.exit.status(), 128 + SIGKILL);
-  EXPECT_GE(stubborn.close_ms, 1350.0);
-  EXPECT_LE(stubborn.close_ms, 1650.0 * slowdown);
-  EXPECT_TRUE(stubborn.grandchild_gone);
-  figure("--ignore-term, grace 1000 + kill delay 500 ms: close() returned after " + fixed(stubborn.close_ms) + " ms, " +
-         stubborn.exit.describe() + ", grandchild gone, no zombie");
+  expect_killed_at("--ignore-term", SIGKILL, 1350.0, 1650.0, "grace 1000 + kill delay 500 ms");
   expect_no_leftover_files();
 }
 
@@ -837,8 +835,10 @@ TEST_F(PluginProcessTest, HundredCyclesLeaveNoProcessDescriptorOrFile) {
   const double total_ms = ms_since(start);
   const auto fds_right_after = open_descriptor_list();
   // libzmq closes a stopped client's socket on its own reaper thread, a moment
-  // after the socket was closed: a bounded wait for that, no slack.
-  const bool fds_back = eventually([&] { return open_descriptor_list().size() == fds_before.size(); }, 2000ms);
+  // after the socket was closed: a bounded wait for that, no slack. The same
+  // goes for the warm-up cycle's socket, which may still be open in
+  // fds_before (one run in 25): so "no more than before".
+  const bool fds_back = eventually([&] { return open_descriptor_list().size() <= fds_before.size(); }, 2000ms);
   const auto fds_after = open_descriptor_list();
   EXPECT_TRUE(fds_back) << "before: " << ::testing::PrintToString(fds_before)
                         << "\nafter: " << ::testing::PrintToString(fds_after);
