@@ -38,9 +38,15 @@ void check_launch(const PluginLaunch& launch) {
   PluginCookie::parse(launch.cookie.key + "=" + launch.cookie.value);  // a key that can be a variable name
   if (launch.client_options.auth.name != "noop")
     throw UsageError("plugin: client_options.auth is the host's own (CURVE with keys made for each launch); leave it unset");
-  for (const auto& entry : launch.environment)
+  const std::string reserved[] = {launch.cookie.key,      plugin_env::versions,   plugin_env::transports,
+                                  plugin_env::client_key, plugin_env::handshake_fd, plugin_env::socket_dir};
+  for (const auto& entry : launch.environment) {
     if (entry.find('=') == std::string::npos || entry.front() == '=')
       throw UsageError("plugin: an environment entry is not KEY=VALUE: '" + entry + "'");
+    const std::string key = entry.substr(0, entry.find('='));
+    if (std::find(std::begin(reserved), std::end(reserved), key) != std::end(reserved))
+      throw UsageError("plugin: the environment entry " + key + " is the host's to set (the cookie or protocol/PLUGINS.md)");
+  }
 }
 
 std::string default_name(const std::string& argv0) {
