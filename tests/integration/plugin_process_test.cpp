@@ -855,6 +855,36 @@ TEST_F(PluginProcessTest, HundredCyclesLeaveNoProcessDescriptorOrFile) {
          " children, " + std::to_string(runtime.leftovers().size()) + " files left");
 }
 
+// ---- launches that cannot work --------------------------------------------------------------------------
+
+TEST_F(PluginProcessTest, ALaunchThatCannotWorkIsAUsageErrorAndStartsNothing) {
+  const auto refused = [](PluginLaunch launch) -> std::string {
+    try {
+      PluginProcess plugin(std::move(launch));
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "started";
+  };
+  PluginLaunch no_argv = launch_of({});
+  no_argv.argv.clear();
+  EXPECT_THAT(refused(no_argv), HasSubstr("argv"));
+  PluginLaunch no_versions = launch_of({});
+  no_versions.versions.clear();
+  EXPECT_THAT(refused(no_versions), HasSubstr("no protocol version"));
+  PluginLaunch own_auth = launch_of({});
+  own_auth.client_options.auth = {"plain", {{"username", "a"}, {"password", "b"}}};
+  EXPECT_THAT(refused(own_auth), HasSubstr("client_options.auth"));
+  for (const std::string& taken : {std::string(plugin_env::versions) + "=9", std::string(plugin_env::client_key) + "=x",
+                                  cookie.key + "=other"}) {
+    PluginLaunch overriding = launch_of({});
+    overriding.environment = {taken};
+    EXPECT_THAT(refused(overriding), HasSubstr("is the host's to set")) << taken;
+  }
+  EXPECT_TRUE(children_of_us().empty()) << describe(children_of_us());
+  expect_no_leftover_files();
+}
+
 // ---- 10. tcp -----------------------------------------------------------------------------------------------
 
 TEST_F(PluginProcessTest, TheTcpTransportWorks) {
