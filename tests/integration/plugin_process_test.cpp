@@ -879,6 +879,33 @@ TEST_F(PluginProcessTest, HundredCyclesLeaveNoProcessDescriptorOrFile) {
          " children, " + std::to_string(runtime.leftovers().size()) + " files left");
 }
 
+// Without on_output, the plugin's lines go to the log callback, tagged with its
+// name: stderr at info, stdout at debug.
+TEST_F(PluginProcessTest, WithoutOnOutputThePluginsLinesGoToTheLogTaggedWithItsName) {
+  std::mutex mutex;
+  std::vector<std::pair<LogLevel, std::string>> records;
+  set_log_handler(
+      [&](LogLevel level, std::string_view message) {
+        std::lock_guard lock(mutex);
+        records.emplace_back(level, std::string(message));
+      },
+      LogLevel::debug);
+  const auto logged = [&](LogLevel level, const std::string& text) {
+    std::lock_guard lock(mutex);
+    return std::any_of(records.begin(), records.end(), [&](const auto& r) { return r.first == level && r.second == text; });
+  };
+  {
+    PluginLaunch launch = launch_of({"--noise"});
+    launch.name = "noisy";
+    PluginProcess plugin(std::move(launch));
+    EXPECT_TRUE(eventually([&] { return logged(LogLevel::info, "plugin noisy: test_plugin: noise on stderr"); }, 5000ms));
+    EXPECT_TRUE(eventually([&] { return logged(LogLevel::debug, "plugin noisy: test_plugin: noise on stdout"); }, 5000ms));
+    EXPECT_EQ(plugin.close().status(), 0);
+  }
+  set_log_handler({});
+  expect_no_leftover_files();
+}
+
 // ---- launches that cannot work --------------------------------------------------------------------------
 
 TEST_F(PluginProcessTest, ALaunchThatCannotWorkIsAUsageErrorAndStartsNothing) {
