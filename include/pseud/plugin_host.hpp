@@ -44,6 +44,12 @@ enum class PluginStream { stdout_stream, stderr_stream };
 struct PluginLaunch {
   /// The plugin's command line; argv[0] is a path, or a name looked up in PATH.
   std::vector<std::string> argv;
+  /// When set (64 hex digits, as `sha256sum` prints), the program must have
+  /// this SHA-256. It is hashed and then executed through one open
+  /// descriptor, so it cannot be swapped in between; a mismatch is a
+  /// PluginError and nothing runs. Binaries only: a "#!" script is refused,
+  /// since its interpreter would read it again by name.
+  std::string sha256{};
   PluginCookie cookie;
   /// The protocol versions this host can speak.
   std::vector<int> versions{1};

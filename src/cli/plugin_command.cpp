@@ -24,7 +24,7 @@ namespace {
 
 constexpr const char* plugin_usage =
     "usage: pseud plugin --cookie KEY=VALUE [--versions LIST] [--call FUNC:JSON_ARRAY ...] [--timeout SECONDS] "
-    "[--start-timeout SECONDS] [--grace SECONDS] -- PATH [ARG...]";
+    "[--start-timeout SECONDS] [--grace SECONDS] [--sha256 HEX] -- PATH [ARG...]";
 
 std::optional<std::chrono::milliseconds> milliseconds_option(const CommandLine& line, const std::string& flag) {
   const auto seconds = line.seconds(flag);
@@ -44,7 +44,7 @@ void relay_output(const std::string& name, std::string_view line) {
 }  // namespace
 
 int run_plugin(const std::vector<std::string>& words) {
-  const CommandLine line(words, {"cookie", "versions", "timeout", "start-timeout", "grace"}, {"call"});
+  const CommandLine line(words, {"cookie", "versions", "timeout", "start-timeout", "grace", "sha256"}, {"call"});
   if (!line.has("cookie") || line.positionals().empty()) throw UsageProblem(plugin_usage);
   std::vector<CallText> calls;
   for (const auto& text : line.all("call")) {
@@ -59,6 +59,7 @@ int run_plugin(const std::vector<std::string>& words) {
   launch.name = std::filesystem::path(launch.argv[0]).filename().string();
   if (const auto limit = milliseconds_option(line, "start-timeout")) launch.start_timeout = *limit;
   if (const auto grace = milliseconds_option(line, "grace")) launch.grace = *grace;
+  if (const auto digest = line.get("sha256")) launch.sha256 = *digest;
   launch.on_output = [name = launch.name](PluginStream, std::string_view text) { relay_output(name, text); };
 
   std::optional<PluginProcess> plugin;

@@ -44,8 +44,8 @@ UniqueFd high_copy(const UniqueFd& fd) {
 }
 
 // Between fork and exec only async-signal-safe calls: the host has threads.
-[[noreturn]] void become_plugin(const ChildPlan& plan, char* const* argv, char* const* envp, const int* sources,
-                                int exec_error, pid_t host) {
+[[noreturn]] void become_plugin(const std::string& program, int program_fd, char* const* argv, char* const* envp,
+                                const int* sources, int exec_error, pid_t host) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != host) ::_exit(127);  // the host died before the death signal was set
@@ -68,7 +68,10 @@ UniqueFd high_copy(const UniqueFd& fd) {
     const rlim_t top = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? std::min<rlim_t>(limit.rlim_cur, 65536) : 1024;
     for (int fd = 4; fd < static_cast<int>(top); ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
-  ::execve(plan.program.c_str(), argv, envp);
+  if (program_fd >= 0)
+    ::syscall(SYS_execveat, program_fd, "", argv, envp, AT_EMPTY_PATH);  // the file that was checked
+  else
+    ::execve(program.c_str(), argv, envp);
   const int error = errno;
   [[maybe_unused]] auto written = ::write(exec_error, &error, sizeof error);
   ::_exit(127);
@@ -121,11 +124,18 @@ LaunchedChild launch_child(const ChildPlan& plan) {
   Pipe exec_error = make_pipe();
   const UniqueFd sources[4] = {high_copy(null), high_copy(out.write), high_copy(err.write), high_copy(handshake.write)};
   const int source_fds[4] = {sources[0].get(), sources[1].get(), sources[2].get(), sources[3].get()};
+  // A pinned program's descriptor may be one of 0..3, which the child replaces.
+  UniqueFd program_copy;
+  if (plan.program_fd >= 0) {
+    program_copy.reset(::fcntl(plan.program_fd, F_DUPFD_CLOEXEC, 10));
+    if (!program_copy) throw PluginError("cannot copy a descriptor: " + reason(errno));
+  }
 
   const pid_t host = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw PluginError("fork failed: " + reason(errno));
-  if (pid == 0) become_plugin(plan, argv.data(), envp.data(), source_fds, exec_error.write.get(), host);
+  if (pid == 0)
+    become_plugin(plan.program, program_copy.get(), argv.data(), envp.data(), source_fds, exec_error.write.get(), host);
 
   ::setpgid(pid, pid);  // as the child does: whichever runs first (EACCES once it has exec'd)
   exec_error.write.reset();

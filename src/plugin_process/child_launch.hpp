@@ -14,6 +14,7 @@ namespace pseud::detail {
 
 struct ChildPlan {
   std::string program;                   ///< a path (resolve_program)
+  int program_fd = -1;                   ///< when set, exec this open file instead (a pinned program)
   std::vector<std::string> argv;
   std::vector<std::string> environment;  ///< the whole environment, KEY=VALUE each
 };

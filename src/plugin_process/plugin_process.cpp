@@ -9,6 +9,7 @@
 
 #include "plugin_process/child_supervisor.hpp"
 #include "plugin_process/private_directory.hpp"
+#include "plugin_process/program_digest.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/keys.hpp"
 #include "pseud/log.hpp"
@@ -142,8 +143,13 @@ void PluginProcess::Impl::launch(const CurveKeyPair& keys) {
       log(stream == PluginStream::stderr_stream ? LogLevel::info : LogLevel::debug, "plugin ", name, ": ", line);
     };
   try {
-    detail::ChildPlan plan{detail::resolve_program(launch_.argv.front()), launch_.argv,
+    detail::ChildPlan plan{detail::resolve_program(launch_.argv.front()), -1, launch_.argv,
                            detail::environment_with(environment)};
+    detail::UniqueFd pinned;  // open until the fork, in the constructor below
+    if (!launch_.sha256.empty()) {
+      pinned = detail::open_pinned_program(plan.program, launch_.sha256);
+      plan.program_fd = pinned.get();
+    }
     child_ = std::make_unique<detail::ChildSupervisor>(std::move(plan), std::move(sink));
   } catch (const PluginError& e) {
     directory_.remove();

@@ -533,6 +533,31 @@ TEST(Cli, PluginLoadsThePythonCounter) {
               out.total_ms);
 }
 
+TEST(Cli, PluginPinnedBySha256RunsOnlyWithThatDigest) {
+  const auto digest_of = [](const std::string& path) {
+    FILE* pipe = popen(("sha256sum '" + path + "'").c_str(), "r");
+    char hex[65] = {};
+    const bool read = pipe && std::fread(hex, 1, 64, pipe) == 64;
+    if (pipe) pclose(pipe);
+    return read ? std::string(hex) : std::string();
+  };
+  const std::string digest = digest_of(counter_plugin);
+  ASSERT_EQ(digest.size(), 64u) << "sha256sum gave nothing for " << counter_plugin;
+  const TimedOutcome pinned =
+      run_timed({"plugin", "--cookie", counter_cookie, "--sha256", digest, "--call", "count:[]", "--", counter_plugin});
+  EXPECT_EQ(pinned.status, 0) << all_lines(pinned);
+  ASSERT_EQ(pinned.lines.size(), 3u) << all_lines(pinned);
+  EXPECT_EQ(pinned.lines[1], R"({"result": 1})");
+  const std::string other(64, digest[0] == 'f' ? 'e' : 'f');
+  const TimedOutcome refused =
+      run_timed({"plugin", "--cookie", counter_cookie, "--sha256", other, "--call", "count:[]", "--", counter_plugin});
+  EXPECT_EQ(refused.status, 2) << all_lines(refused);
+  ASSERT_EQ(refused.lines.size(), 1u) << all_lines(refused);
+  EXPECT_NE(refused.lines[0].find("not the pinned " + other), std::string::npos) << refused.lines[0];
+  std::printf("[figure] pseud plugin --sha256: the right digest runs (%lld ms in all), another is refused in %lld ms\n",
+              pinned.total_ms, refused.total_ms);
+}
+
 TEST(Cli, PluginAtVersionOneHasNoReset) {
   const TimedOutcome out = run_timed({"plugin", "--cookie", counter_cookie, "--versions", "1", "--call", "count:[]",
                                       "--call", "reset:[]", "--call", "get_count:[]", "--", counter_plugin});

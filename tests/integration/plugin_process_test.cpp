@@ -26,6 +26,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <sodium.h>
+#include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -903,6 +905,59 @@ TEST_F(PluginProcessTest, WithoutOnOutputThePluginsLinesGoToTheLogTaggedWithItsN
     EXPECT_EQ(plugin.close().status(), 0);
   }
   set_log_handler({});
+  expect_no_leftover_files();
+}
+
+// ---- a pinned program -----------------------------------------------------------------------------------
+
+std::string sha256_hex_of_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[sizeof digest * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+TEST_F(PluginProcessTest, APinnedProgramRunsOnlyWithItsSha256) {
+  ASSERT_GE(sodium_init(), 0);
+  const std::string digest = sha256_hex_of_file(test_plugin);
+  {
+    PluginLaunch pinned = launch_of({});
+    pinned.sha256 = digest;
+    PluginProcess plugin(std::move(pinned));
+    EXPECT_EQ(plugin.client().call<std::string>("echo", "pinned"), "pinned");
+    EXPECT_EQ(plugin.close().status(), 0);
+  }
+  std::string other = digest;
+  other[0] = other[0] == '0' ? '1' : '0';
+  PluginLaunch wrong = launch_of({});
+  wrong.sha256 = other;
+  const Refusal mismatch = refusal_of(std::move(wrong));
+  EXPECT_THAT(mismatch.message, HasSubstr("not the pinned " + other)) << mismatch.message;
+  EXPECT_THAT(mismatch.message, HasSubstr(digest)) << mismatch.message;
+  EXPECT_TRUE(children_of_us().empty()) << "nothing was started: " << describe(children_of_us());
+
+  // A script, even with its right digest: its interpreter would read it again by name.
+  const std::string script = runtime.path() + "/script-plugin";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\nexec " << test_plugin << " \"$@\"\n";
+  }
+  ::chmod(script.c_str(), 0700);
+  PluginLaunch scripted = launch_of({});
+  scripted.argv[0] = script;
+  scripted.sha256 = sha256_hex_of_file(script);
+  const Refusal script_refusal = refusal_of(std::move(scripted));
+  EXPECT_THAT(script_refusal.message, HasSubstr("script")) << script_refusal.message;
+  ::unlink(script.c_str());
+
+  PluginLaunch not_hex = launch_of({});
+  not_hex.sha256 = "abc";
+  EXPECT_THROW(PluginProcess{std::move(not_hex)}, UsageError);
+  figure("a pinned program: runs with its SHA-256; another digest refused in " + fixed(mismatch.ms) +
+         " ms with nothing started; a #! script refused");
   expect_no_leftover_files();
 }
 
