@@ -2,22 +2,28 @@
 // child process, offering protocol versions 1 and 2, counts three times, reads
 // the count, resets it when the plugin speaks version 2, and closes it.
 //
-//   plugin_host [PATH]   (default: counter_plugin next to this program)
+//   plugin_host [PATH [ARG...]]   (default: counter_plugin next to this program)
+//
+// Any counter speaking the protocol will do, in any language, e.g. the Python
+// one of the tests:
+//   plugin_host /usr/bin/python3 tests/plugin_process/pyplugin.py --cookie COUNTER_PLUGIN=counter-v1
 //
 // Exits 0 only when every answer and the plugin's exit are as expected.
 #include <pseud/pseud.hpp>
 
 #include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
-  const std::string path = argc > 1 ? argv[1]
-                                    : (std::filesystem::read_symlink("/proc/self/exe").parent_path() /
-                                       "counter_plugin").string();
+  std::vector<std::string> command(argv + 1, argv + argc);
+  if (command.empty())
+    command.push_back((std::filesystem::read_symlink("/proc/self/exe").parent_path() / "counter_plugin").string());
   try {
     // Starts it and waits for its handshake and first answer: the plugin is
     // ready, or this throws pseud::PluginError saying why not.
-    pseud::PluginProcess counter({.argv = {path},
+    pseud::PluginProcess counter({.argv = command,
                                   .cookie = {"COUNTER_PLUGIN", "counter-v1"},
                                   .versions = {1, 2}});
     std::cout << "started " << counter.name() << " (pid " << counter.pid() << "), protocol version "
