@@ -25,14 +25,15 @@ std::string quoted(std::string_view line) {
   return text;
 }
 
-std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> fields;
+// The pieces between separators, empty ones included ("" is one empty piece).
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> pieces;
   std::size_t start = 0;
   while (true) {
-    const std::size_t bar = line.find('|', start);
-    fields.push_back(line.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start));
-    if (bar == std::string_view::npos) return fields;
-    start = bar + 1;
+    const std::size_t at = text.find(separator, start);
+    pieces.push_back(text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    if (at == std::string_view::npos) return pieces;
+    start = at + 1;
   }
 }
 
@@ -53,25 +54,19 @@ std::string_view trim(std::string_view text) {
 bool is_loopback_host(std::string_view host) {
   if (host == "[::1]") return true;
   // 127.0.0.0/8, written as four decimal numbers.
-  if (!host.starts_with("127.")) return false;
-  int parts = 0;
-  std::size_t start = 0;
-  while (start <= host.size()) {
-    const std::size_t dot = std::min(host.find('.', start), host.size());
-    const auto number = host.substr(start, dot - start);
+  const auto numbers = split(host, '.');
+  if (numbers.size() != 4 || numbers[0] != "127") return false;
+  return std::all_of(numbers.begin(), numbers.end(), [](std::string_view number) {
     int value = -1;
     const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (number.empty() || error != std::errc{} || end != number.data() + number.size() || value > 255) return false;
-    ++parts;
-    start = dot + 1;
-  }
-  return parts == 4;
+    return !number.empty() && error == std::errc{} && end == number.data() + number.size() && value <= 255;
+  });
 }
 
 void check_tcp_address(std::string_view address, std::string_view line) {
   const std::size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos || !small_positive(address.substr(colon + 1)) ||
-      *small_positive(address.substr(colon + 1)) > 65535)
+  const auto port = colon == std::string_view::npos ? std::nullopt : small_positive(address.substr(colon + 1));
+  if (!port || *port > 65535)
     throw PluginError("plugin handshake: the tcp address is not HOST:PORT in " + quoted(line));
   if (!is_loopback_host(address.substr(0, colon)))
     throw PluginError("plugin handshake: the tcp address " + quoted(address) +
@@ -110,14 +105,14 @@ std::string PluginHandshake::line() const {
 
 bool looks_like_plugin_handshake(std::string_view line) noexcept {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  const auto fields = split_fields(line);
+  const auto fields = split(line, '|');
   if (fields.size() < 4 || fields[0] != "1" || !small_positive(fields[1])) return false;
   return !fields[2].empty() && std::all_of(fields[2].begin(), fields[2].end(), [](char c) { return c >= 'a' && c <= 'z'; });
 }
 
 PluginHandshake parse_plugin_handshake(std::string_view line) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  const auto fields = split_fields(line);
+  const auto fields = split(line, '|');
   if (fields.size() < 4)
     throw PluginError("plugin handshake: not a handshake line (CORE|VERSION|TRANSPORT|ADDRESS|PROTOCOL|KEY): " +
                       quoted(line));
@@ -158,16 +153,12 @@ PluginHandshake parse_plugin_handshake(std::string_view line) {
 
 std::vector<int> parse_plugin_versions(std::string_view text, std::string_view what) {
   std::vector<int> versions;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string_view entry = trim(text.substr(start, comma - start));
-    const auto version = small_positive(entry);
+  for (const std::string_view entry : split(text, ',')) {
+    const auto version = small_positive(trim(entry));
     if (!version)
       throw UsageError(std::string(what) + ": '" + std::string(text.substr(0, quoted_limit)) +
                        "' is not a comma-separated list of positive integers");
     versions.push_back(*version);
-    start = comma + 1;
   }
   return versions;
 }

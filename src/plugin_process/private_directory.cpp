@@ -20,15 +20,9 @@ namespace {
 // What goes below the base: "/pseud-plugin-XXXXXX/plugin.sock".
 constexpr std::size_t below_base = 32;
 
-bool private_to_us(const char* path) {
-  struct stat info {};
-  return ::stat(path, &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == ::geteuid() &&
-         (info.st_mode & 077) == 0;
-}
-
 std::vector<std::string> candidate_bases() {
   std::vector<std::string> bases;
-  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime == '/' && private_to_us(runtime))
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime == '/' && is_private_directory(runtime))
     bases.emplace_back(runtime);
   if (const char* temporary = std::getenv("TMPDIR"); temporary && *temporary == '/') bases.emplace_back(temporary);
   bases.emplace_back("/tmp");
@@ -36,6 +30,12 @@ std::vector<std::string> candidate_bases() {
 }
 
 }  // namespace
+
+bool is_private_directory(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == ::geteuid() &&
+         (info.st_mode & 077) == 0;
+}
 
 PrivateDirectory& PrivateDirectory::operator=(PrivateDirectory&& other) noexcept {
   if (this != &other) {

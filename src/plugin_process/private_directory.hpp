@@ -6,6 +6,9 @@
 
 namespace pseud::detail {
 
+/// True when `path` is a directory owned by this user that nobody else may enter.
+bool is_private_directory(const std::string& path);
+
 class PrivateDirectory {
  public:
   /// Makes "<base>/pseud-plugin-XXXXXX", the base being XDG_RUNTIME_DIR when it

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,12 +96,6 @@ int handshake_descriptor() {
   if (end == text.c_str() || *end != '\0' || fd < 0 || fd > 65535 || ::fcntl(static_cast<int>(fd), F_GETFD) < 0)
     throw Refusal{std::string(plugin_env::handshake_fd) + "=" + text + " is not an open descriptor"};
   return static_cast<int>(fd);
-}
-
-bool private_to_us(const std::string& directory) {
-  struct stat info {};
-  return ::stat(directory.c_str(), &info) == 0 && S_ISDIR(info.st_mode) && info.st_uid == ::geteuid() &&
-         (info.st_mode & 077) == 0;
 }
 
 void write_line(int fd, const std::string& line) {
@@ -203,7 +196,7 @@ int serve(const PluginCookie& cookie, const std::vector<PluginVersion>& versions
     if (directory.empty()) {
       own_directory = detail::PrivateDirectory::make();
       directory = own_directory.path();
-    } else if (!private_to_us(directory)) {
+    } else if (!detail::is_private_directory(directory)) {
       throw Refusal{std::string(plugin_env::socket_dir) + "=" + directory + " is not a directory only this user may enter"};
     }
     socket_path = directory + "/plugin.sock";
