@@ -47,6 +47,7 @@
 #include "pseud/plugin_host.hpp"
 #include "pseud/plugin_protocol.hpp"
 #include "pseud/pseud.hpp"
+#include "test_plugin_cookie.hpp"
 #include "test_support.hpp"
 
 extern char** environ;
@@ -60,8 +61,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* test_plugin = PSEUD_TEST_PLUGIN;
 constexpr const char* python = PSEUD_PYTHON;
 constexpr const char* pyplugin = PSEUD_PYPLUGIN;
-// The cookie test_plugin expects (the same text there).
-const PluginCookie cookie{"PSEUD_TEST_PLUGIN_COOKIE", "started-by-plugin-process-test"};
+const PluginCookie& cookie = test_plugin_cookie;
 
 constexpr int slowdown = sanitizer_slowdown;
 #if defined(__SANITIZE_ADDRESS__)

@@ -53,14 +53,15 @@
 #include "pseud/plugin_protocol.hpp"
 #include "pseud/plugin_serve.hpp"
 
+#include "test_plugin_cookie.hpp"
+
 extern char** environ;
 
 namespace {
 
 using namespace std::chrono_literals;
 
-// The cookie plugin_process_test.cpp launches it with (the same text there).
-const pseud::PluginCookie cookie{"PSEUD_TEST_PLUGIN_COOKIE", "started-by-plugin-process-test"};
+const pseud::PluginCookie& cookie = pseud::test::test_plugin_cookie;
 
 struct Options {
   std::vector<int> versions{1, 2};
