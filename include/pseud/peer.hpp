@@ -95,7 +95,46 @@ class Target {
   template <class... A>
   bool notify(std::string_view function, A&&... args);
 
+  /// Executes a typed command (command.hpp): calls the function named by
+  /// C's wire name with `command` as its one argument (a dict) and returns
+  /// C::result. Throws as call() does; a field of the result that does not
+  /// decode is a ConversionError naming it.
+  template <Command C>
+  command_result_t<C> execute(const C& command, CallOptions options = {}) {
+    return call<command_result_t<C>>(command_name_v<C>, command, std::move(options));
+  }
+  /// Executes a command registered through a scope (Registry::scoped): calls `scope.wire name`.
+  template <Command C>
+  command_result_t<C> execute(std::string_view scope, const C& command, CallOptions options = {}) {
+    return call<command_result_t<C>>(scoped_command_name<C>(scope), command, std::move(options));
+  }
+  /// execute() as a future.
+  template <Command C>
+  std::future<command_result_t<C>> execute_async(const C& command, CallOptions options = {}) {
+    return async_call<command_result_t<C>>(command_name_v<C>, command, std::move(options));
+  }
+  /// execute(scope, command) as a future.
+  template <Command C>
+  std::future<command_result_t<C>> execute_async(std::string_view scope, const C& command, CallOptions options = {}) {
+    return async_call<command_result_t<C>>(scoped_command_name<C>(scope), command, std::move(options));
+  }
+  /// execute() from a coroutine: `int sum = co_await target.co_execute(Add{1, 2})`.
+  template <Command C>
+  CallAwaitable<command_result_t<C>> co_execute(const C& command, CallOptions options = {}) {
+    return co_call<command_result_t<C>>(command_name_v<C>, command, std::move(options));
+  }
+  /// execute(scope, command) from a coroutine.
+  template <Command C>
+  CallAwaitable<command_result_t<C>> co_execute(std::string_view scope, const C& command, CallOptions options = {}) {
+    return co_call<command_result_t<C>>(scoped_command_name<C>(scope), command, std::move(options));
+  }
+
  private:
+  template <Command C>
+  static std::string scoped_command_name(std::string_view scope) {
+    return std::string(scope) + "." + std::string(command_name_v<C>);
+  }
+
   Peer* peer_;
   std::string destination_;
 };
@@ -139,6 +178,13 @@ class Peer {
   void register_service(std::string_view prefix, Object& object, MethodSpec<Methods>... methods) {
     registry_.register_service(prefix, object, std::move(methods)...);
   }
+  /// Registers a typed command's function (see Registry::register_command).
+  template <Command C, class F>
+  void register_command(F&& fn, RpcOptions options = {}) {
+    registry_.register_command<C>(std::forward<F>(fn), std::move(options));
+  }
+  /// This peer's registry seen through `prefix` (see Registry::scoped).
+  ScopedRegistry scoped(std::string prefix) { return registry_.scoped(std::move(prefix)); }
 
   /// This peer's registry (its parent is PeerOptions::parent_registry).
   Registry& registry() noexcept { return registry_; }
@@ -277,6 +323,37 @@ class Client : public Peer {
   template <class... A>
   bool notify(std::string_view function, A&&... args) {
     return server_.notify(function, std::forward<A>(args)...);
+  }
+
+  /// Target::execute on the server.
+  template <Command C>
+  command_result_t<C> execute(const C& command, CallOptions options = {}) {
+    return server_.execute(command, std::move(options));
+  }
+  /// Target::execute of a scoped command on the server.
+  template <Command C>
+  command_result_t<C> execute(std::string_view scope, const C& command, CallOptions options = {}) {
+    return server_.execute(scope, command, std::move(options));
+  }
+  /// Target::execute_async on the server.
+  template <Command C>
+  std::future<command_result_t<C>> execute_async(const C& command, CallOptions options = {}) {
+    return server_.execute_async(command, std::move(options));
+  }
+  /// Target::execute_async of a scoped command on the server.
+  template <Command C>
+  std::future<command_result_t<C>> execute_async(std::string_view scope, const C& command, CallOptions options = {}) {
+    return server_.execute_async(scope, command, std::move(options));
+  }
+  /// Target::co_execute on the server.
+  template <Command C>
+  CallAwaitable<command_result_t<C>> co_execute(const C& command, CallOptions options = {}) {
+    return server_.co_execute(command, std::move(options));
+  }
+  /// Target::co_execute of a scoped command on the server.
+  template <Command C>
+  CallAwaitable<command_result_t<C>> co_execute(std::string_view scope, const C& command, CallOptions options = {}) {
+    return server_.co_execute(scope, command, std::move(options));
   }
 
  private:

@@ -7,6 +7,7 @@
 #include "pseud/backends.hpp"
 #include "pseud/call.hpp"
 #include "pseud/caller.hpp"
+#include "pseud/command.hpp"
 #include "pseud/discovery.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/events.hpp"

@@ -17,6 +17,7 @@
 #include <msgpack.hpp>
 
 #include "pseud/caller.hpp"
+#include "pseud/command.hpp"
 #include "pseud/detail/handler.hpp"
 #include "pseud/detail/signature.hpp"
 
@@ -108,6 +109,49 @@ MethodSpec<Method> method(std::string name, Method method, RpcOptions options = 
   return {std::move(name), method, std::move(options)};
 }
 
+class ScopedRegistry;
+
+namespace detail {
+/// Throws UsageError unless `prefix` can prefix names: non-empty dot-separated parts, no '*'.
+void check_scope_prefix(std::string_view prefix);
+
+template <class T>
+struct task_value {
+  using type = T;
+};
+template <class T>
+struct task_value<Task<T>> {
+  using type = T;
+};
+
+/// What register_command<C> accepts for `F`, checked at compile time: its
+/// last parameter is a C, and it returns what C::result says.
+template <class C, class F>
+constexpr void check_command_function() {
+  using Fn = std::decay_t<F>;
+  if constexpr (has_signature_v<Fn> && !std::is_member_function_pointer_v<Fn>) {
+    using Tuple = typename callable_traits<Fn>::arguments;
+    if constexpr (std::tuple_size_v<Tuple> == 0) {
+      static_assert(always_false_v<Fn>, "register_command<C>: the function takes no parameter; its last one is a C");
+    } else {
+      using Last = std::remove_cvref_t<std::tuple_element_t<std::tuple_size_v<Tuple> - 1, Tuple>>;
+      static_assert(std::is_same_v<Last, C>,
+                    "register_command<C>: the function's last parameter must be a C (by value or const C&), after "
+                    "an optional pseud::ReplyChannel and the caller's identity");
+    }
+    if constexpr (requires { typename callable_traits<Fn>::result; } && !Layout<false, Tuple>::takes_channel) {
+      using Returned = std::remove_cvref_t<typename callable_traits<Fn>::result>;
+      using Value = typename task_value<Returned>::type;
+      using Expected = command_result_t<C>;
+      static_assert(std::is_void_v<Expected> || std::is_same_v<Value, msgpack::object_handle> ||
+                        std::is_same_v<Value, msgpack::object> || std::is_convertible_v<Value, Expected>,
+                    "register_command<C>: the function must return C::result (or a msgpack::object_handle), "
+                    "what execute(C) gives its caller");
+    }
+  }
+}
+}  // namespace detail
+
 /// Functions by dotted name and domain, with one predicate per domain.
 /// Thread-safe: register and look up from any thread.
 class Registry {
@@ -150,6 +194,27 @@ class Registry {
      ...);
   }
 
+  /// Registers `fn`, whose last parameter is a `C` (command.hpp), under C's
+  /// wire name: `registry.register_command<Add>([](const Add& a) { return a.a + a.b; })`.
+  /// Before the C it may take what register_rpc allows (a ReplyChannel, the
+  /// caller's identity with RpcOptions::with_identity, a const Caller&); it
+  /// returns C::result. Its one parameter is called "command" unless
+  /// `options.params` names it. Callers send the fields as a dict; one with
+  /// a missing or mistyped field gets a TypeError naming it.
+  /// Throws UsageError when another C++ type registered C's wire name
+  /// anywhere in the process (the same type again replaces, as register_rpc does).
+  template <Command C, class F>
+  void register_command(F&& fn, RpcOptions options = {}) {
+    register_command_as<C>(std::string(command_name_v<C>), std::forward<F>(fn), std::move(options));
+  }
+
+  /// A view that registers every name as `prefix.name` (Vortex's per-plugin
+  /// namespacing): `registry.scoped("peek_plugin_tutorial").register_rpc("add", ...)`
+  /// registers "peek_plugin_tutorial.add". Throws UsageError for an empty
+  /// prefix, one that starts or ends with '.', has an empty part or a '*'.
+  /// The view refers to this registry, which must outlive it.
+  ScopedRegistry scoped(std::string prefix);
+
   /// Adds a prepared route (replacing one with the same name and domain).
   void add_route(Route route);
 
@@ -169,6 +234,33 @@ class Registry {
   std::vector<std::shared_ptr<const Route>> visible_routes(const PredicateArgs& args) const;
 
  private:
+  friend class ScopedRegistry;
+
+  // register_command<C> under `name` (C's wire name, or a scope's `prefix.wire name`).
+  template <Command C, class F>
+  void register_command_as(std::string name, F&& fn, RpcOptions options) {
+    detail::check_command_function<C, F>();
+    if constexpr (detail::has_signature_v<std::decay_t<F>>) {
+      using Tuple = typename detail::callable_traits<std::decay_t<F>>::arguments;
+      const std::size_t regular = options.with_identity && detail::Layout<true, Tuple>::identity == 1
+                                      ? detail::Layout<true, Tuple>::regular
+                                      : detail::Layout<false, Tuple>::regular;
+      if (regular != 1) {
+        detail::throw_bad_registration(name, "a command's function takes the command as its one regular "
+                                             "parameter, after an optional pseud::ReplyChannel and the caller's "
+                                             "identity (RpcOptions::with_identity, or a const pseud::Caller&); "
+                                             "this one takes " + std::to_string(regular));
+      }
+    }
+    if (options.params.empty()) options.params = {"command"};
+    detail::claim_command_name(command_name_v<C>, typeid(C));
+    Signature signature = detail::signature_of<F>(options.params, options.with_identity);
+    auto handler = detail::make_handler(std::forward<F>(fn), name, options.params, options.with_identity);
+    for (ParamInfo& param : signature.params) param.type = "dict";  // one: the command, sent as a dict
+    add_route(Route{std::move(name), std::move(options.domain), std::move(options.doc), options.with_identity,
+                    options.blocking, std::move(handler), std::move(options.raises), std::move(signature)});
+  }
+
   struct NameHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -183,6 +275,66 @@ class Registry {
   std::unordered_map<std::string, RouteList, NameHash, std::equal_to<>> routes_;
   std::unordered_map<std::string, Predicate, NameHash, std::equal_to<>> predicates_;
 };
+
+/// A registry seen through a prefix: every name registered or removed
+/// through it is `prefix.name` in the registry (Registry::scoped). Cheap to
+/// copy; introspection (pseud.inspect) shows the full names. A command
+/// registered through it is called as `prefix.wire name` (Target::execute
+/// with the scope); its wire name, in the tagged form, stays its own.
+class ScopedRegistry {
+ public:
+  /// Throws UsageError for a prefix Registry::scoped refuses.
+  ScopedRegistry(Registry& registry, std::string prefix) : registry_(&registry), prefix_(std::move(prefix)) {
+    detail::check_scope_prefix(prefix_);
+  }
+
+  /// The prefix, without the trailing '.': "a.b".
+  const std::string& prefix() const noexcept { return prefix_; }
+  /// The registry names go into.
+  Registry& registry() const noexcept { return *registry_; }
+  /// `name` as registered through this view: "prefix.name".
+  std::string full_name(std::string_view name) const { return prefix_ + "." + std::string(name); }
+
+  /// A view nested in this one: scoped("a").scoped("b") registers "a.b.name".
+  ScopedRegistry scoped(std::string_view prefix) const {
+    detail::check_scope_prefix(prefix);
+    return ScopedRegistry(*registry_, full_name(prefix));
+  }
+
+  /// Registry::register_rpc as `prefix.name`.
+  template <class F>
+  void register_rpc(std::string_view name, F&& fn, RpcOptions options = {}) {
+    registry_->register_rpc(full_name(name), std::forward<F>(fn), std::move(options));
+  }
+  /// Registry::register_rpc of a member function, as `prefix.name`.
+  template <class Method, class Object>
+    requires std::is_member_function_pointer_v<Method>
+  void register_rpc(std::string_view name, Method method, Object* object, RpcOptions options = {}) {
+    registry_->register_rpc(full_name(name), method, object, std::move(options));
+  }
+  /// Registry::register_service, each method as `prefix.service_prefix.name`
+  /// (`prefix.name` for an empty service prefix).
+  template <class Object, class... Methods>
+  void register_service(std::string_view service_prefix, Object& object, MethodSpec<Methods>... methods) {
+    registry_->register_service(service_prefix.empty() ? prefix_ : full_name(service_prefix), object,
+                                std::move(methods)...);
+  }
+  /// Registry::register_command, as `prefix.wire name`.
+  template <Command C, class F>
+  void register_command(F&& fn, RpcOptions options = {}) {
+    registry_->register_command_as<C>(full_name(command_name_v<C>), std::forward<F>(fn), std::move(options));
+  }
+  /// Registry::unregister_rpc of `prefix.name`.
+  bool unregister_rpc(std::string_view name, std::string_view domain = default_domain) {
+    return registry_->unregister_rpc(full_name(name), domain);
+  }
+
+ private:
+  Registry* registry_;
+  std::string prefix_;
+};
+
+inline ScopedRegistry Registry::scoped(std::string prefix) { return ScopedRegistry(*this, std::move(prefix)); }
 
 /// The process-wide registry every peer's local registry falls back to.
 Registry& global_registry();

@@ -14,6 +14,17 @@ bool valid_dotted_name(std::string_view name) {
 
 }  // namespace
 
+namespace detail {
+
+void check_scope_prefix(std::string_view prefix) {
+  if (valid_dotted_name(prefix) && prefix.find('*') == std::string_view::npos) return;
+  throw UsageError("scoped('" + std::string(prefix) +
+                   "'): a scope is non-empty dot-separated parts without '*', e.g. 'peek_plugin_tutorial' or "
+                   "'plugins.tutorial'");
+}
+
+}  // namespace detail
+
 void Registry::add_route(Route route) {
   if (!valid_dotted_name(route.name) && route.name != any_function) {
     throw UsageError("register_rpc: '" + route.name +

@@ -20,6 +20,7 @@
 #include "pseud/caller.hpp"
 #include "pseud/detail/work_body.hpp"
 #include "pseud/errors.hpp"
+#include "pseud/field_error.hpp"
 #include "pseud/reply_channel.hpp"
 #include "pseud/task.hpp"
 #include "pseud/values.hpp"
@@ -105,6 +106,14 @@ void bind_arguments(const BindPlan& plan, const Invocation& call, Bound& out);
 /// Throws ArgumentError naming the parameter that did not convert.
 [[noreturn]] void throw_argument_type_error(std::string_view function, const BindPlan& plan, std::size_t index,
                                             std::string_view expected);
+
+/// Throws ArgumentError: `function`() argument 'name': `problem` (a FieldError's text).
+[[noreturn]] inline void throw_argument_field_error(std::string_view function, const BindPlan& plan,
+                                                    std::size_t index, std::string_view problem) {
+  const std::string label = index < plan.params.size() ? "'" + plan.params[index].name + "'"
+                                                        : "#" + std::to_string(index + 1);
+  throw ArgumentError(std::string(function) + "() argument " + label + ": " + std::string(problem));
+}
 
 /// Throws UsageError for a registration that cannot work.
 [[noreturn]] void throw_bad_registration(std::string_view function, std::string_view why);
@@ -248,6 +257,8 @@ decltype(auto) argument(const Bound& bound, const Invocation& call, const BindPl
     using V = std::remove_cvref_t<T>;
     try {
       return bound.slots[J - L::lead]->template as<V>();
+    } catch (const FieldError& e) {  // a typed command (command.hpp) naming its field
+      throw_argument_field_error(call.name, plan, J - L::lead, e.what());
     } catch (const msgpack::type_error&) {
       throw_argument_type_error(call.name, plan, J - L::lead, type_label<V>());
     }

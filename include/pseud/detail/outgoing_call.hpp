@@ -18,6 +18,7 @@
 #include "pseud/call.hpp"
 #include "pseud/detail/wire_buffer.hpp"
 #include "pseud/errors.hpp"
+#include "pseud/field_error.hpp"
 #include "pseud/values.hpp"
 
 namespace pseud {
@@ -115,6 +116,8 @@ R convert_reply(const msgpack::object& value) {
   } else {
     try {
       return value.as<R>();
+    } catch (const FieldError& e) {  // a typed command (command.hpp) naming its field
+      throw ConversionError(std::string("the reply does not convert to the requested C++ type: ") + e.what());
     } catch (const msgpack::type_error&) {
       throw ConversionError("the reply does not convert to the requested C++ type (msgpack type " +
                             std::to_string(static_cast<int>(value.type)) + ")");
