@@ -10,10 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
 #include "pseud/caller.hpp"
+#include "pseud/interceptor.hpp"
 #include "pseud/registry.hpp"
 #include "pseud/settings.hpp"
 
@@ -152,6 +154,24 @@ struct PeerOptions {
   std::function<void(zmq::socket_ref)> configure_socket{};
   /// Notifications waiting for their destination (Target::notify).
   OutboxOptions outbox{};
+  /// Hooks that see every call this peer answers or makes, in this order
+  /// (see interceptor.hpp). Empty: none, and nothing is spent on them.
+  std::vector<std::shared_ptr<Interceptor>> interceptors{};
+  /// Count calls, errors, calls in flight and latencies per function, both
+  /// ways (Peer::metrics(); metrics.hpp). Off: nothing is counted.
+  bool metrics = true;
+  /// Functions counted per direction; the calls of any further name count
+  /// under "(other)". Incoming calls only get an entry of their own once a
+  /// function answers them: names a caller makes up count under "(unknown)".
+  std::size_t max_metrics_functions = 1024;
+  /// Who may call pseud.metrics (the domain pseud.metrics' predicate). Empty
+  /// (the default): no remote caller; the metrics stay readable in-process
+  /// with Peer::metrics().
+  Predicate metrics_access{};
+  /// A handler not registered `blocking` runs on the engine thread, which
+  /// serves no other caller meanwhile: one that holds it longer than this
+  /// is logged as a warning, naming it. Zero: never.
+  std::chrono::milliseconds slow_handler_warning{100};
   /// ZMQ context to create sockets in; null uses one process-wide context
   /// (needed for inproc:// between peers, as with pyzmq's Context.instance()).
   std::shared_ptr<zmq::context_t> context{};

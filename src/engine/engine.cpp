@@ -41,6 +41,7 @@ Engine::Engine(PeerRole role, std::string routing_id, std::string server_name, c
       pool_(options.worker_threads, "pseud-handler"),
       decode_pool_(1, "pseud-decode") {
   handler_errors_ = std::make_shared<const HandlerErrors>(options_.send_tracebacks, options_.on_handler_error);
+  observer_ = std::make_shared<CallObserver>(options_.interceptors, options_.metrics, options_.max_metrics_functions);
   reply_sink_ = std::make_shared<ReplySink>([this](ReplyCommand&& reply) { deliver_reply(std::move(reply)); },
                                             handler_errors_, options_.max_requests_per_peer, max_open_reply_channels);
   static const bool random_ready = (MessageId::initialise_random(), true);
@@ -172,6 +173,27 @@ std::exception_ptr Engine::refuse_to_send(const OutgoingCall& call) const {
 }
 
 void Engine::submit(OutgoingCall&& call) {
+  if (observer_->watching()) {
+    const auto now = Clock::now();
+    CallInfo info{CallDirection::outgoing, call.function, call.destination, {}, now,
+                  call.options.deadline ? *call.options.deadline
+                                        : now + call.options.timeout.value_or(options_.default_timeout)};
+    FunctionCounters* counters = observer_->begin(info);
+    if (std::exception_ptr refusal = observer_->ask(info)) {
+      observer_->end(info, counters, CallOutcome::refused, detail::describe_declared(refusal).name, Clock::now());
+      deliver(call.on_reply, call.function, nullptr, std::move(refusal));
+      return;
+    }
+    // The completion ends the call for the observer, whatever completes it.
+    call.on_reply = [observer = observer_, counters, function = call.function, destination = call.destination,
+                     started = now, deadline = info.deadline,
+                     inner = std::move(call.on_reply)](msgpack::object_handle* reply, std::exception_ptr error) {
+      const auto [outcome, name] = outgoing_outcome(error);
+      observer->end(CallInfo{CallDirection::outgoing, function, destination, {}, started, deadline}, counters, outcome,
+                    name, Clock::now());
+      inner(reply, std::move(error));
+    };
+  }
   if (auto refusal = refuse_to_send(call)) {
     deliver(call.on_reply, call.function, nullptr, std::move(refusal));
     return;

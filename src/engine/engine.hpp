@@ -41,6 +41,8 @@
 #include "engine/state_guard.hpp"
 #include "engine/unauthenticated_table.hpp"
 #include "engine/worker_pool.hpp"
+#include "observe/call_observer.hpp"
+#include "observe/incoming_span.hpp"
 #include "pseud/auth.hpp"
 #include "pseud/detail/outgoing_call.hpp"
 #include "pseud/heartbeat.hpp"
@@ -144,6 +146,7 @@ class Engine final : private AuthHost, private HeartbeatHost {
   bool stopped() const noexcept { return stop_requested_.load(); }
   bool on_engine_thread() const noexcept { return std::this_thread::get_id() == thread_id_; }
   PeerStats stats() const;
+  MetricsSnapshot metrics() const { return observer_->metrics(); }
   std::vector<PeerInfo> connected_peers() const;
 
  private:
@@ -245,8 +248,11 @@ class Engine final : private AuthHost, private HeartbeatHost {
   /// Runs the handler; true when it answers through a ReplyChannel (which
   /// sends the answer), false with the reply in `type` and `body`.
   bool run_handler(const std::shared_ptr<const Route>& route, const wire::WorkBody& work, const Caller& caller,
-                   std::string_view id, Clock::time_point received, wire::MessageType& type,
+                   std::string_view id, Clock::time_point received, IncomingSpan& span, wire::MessageType& type,
                    pseud::detail::WireBuffer& body) const;
+  /// Tells the observer of a request refused before a function was found for it.
+  void observe_refusal(std::string_view function, std::string_view rid, const std::string& user,
+                       Clock::time_point received, std::string_view error_name);
 
   // peer_events.cpp: peers joining and leaving
   void note_peer(std::string_view routing_id, const std::string& user, int fd, bool heartbeat, bool is_req);
@@ -298,6 +304,8 @@ class Engine final : private AuthHost, private HeartbeatHost {
   // Where ReplyChannels answer; closed at shut_down (channels may outlive the engine).
   std::shared_ptr<ReplySink> reply_sink_;
   std::shared_ptr<const HandlerErrors> handler_errors_;  // shared with the reply channels
+  // Interceptors, metrics and per-call log lines; shared with workers' jobs and reply channels.
+  std::shared_ptr<CallObserver> observer_;
   std::shared_ptr<security::CheckPool> check_pool_;  // the process's, once a check was deferred
   // Requests accepted and not answered yet, for a graceful stop; shared with their holds.
   std::shared_ptr<InFlightRequests> in_flight_ = std::make_shared<InFlightRequests>();

@@ -35,6 +35,7 @@ struct BlockingJob {
   std::chrono::steady_clock::time_point received;
   std::shared_ptr<RequestBudget::Ticket> ticket;  // its share of the caller's budget, until it ran
   RequestHold hold;  // the request, until its reply is sent (a graceful stop waits for it)
+  IncomingSpan span;  // for the observer: ends with the answer, or abandoned with the job
 };
 
 // Bodies this large are decoded off the engine thread.
@@ -309,7 +310,11 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
     return;
   }
   const wire::WorkBody& work = std::get<wire::WorkBody>(decoded);
-  if (!ticket && refuse_while_stopping(rid, id, work.name)) return;
+  const auto received = Clock::now();
+  if (!ticket && refuse_while_stopping(rid, id, work.name)) {
+    observe_refusal(work.name, rid, user, received, unavailable_error_name);
+    return;
+  }
 
   Caller caller{std::string(rid), user, {}};
   try {
@@ -318,6 +323,7 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
   } catch (const std::exception& e) {
     log(LogLevel::error, "pseud: computing predicate arguments threw: ", e.what(), "; refusing the call");
     send_error(rid, id, "ServiceNotFoundError", work.name);
+    observe_refusal(work.name, rid, user, received, "ServiceNotFoundError");
     return;
   }
   std::shared_ptr<const Route> route;
@@ -328,23 +334,39 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
   }
   if (!route) {
     send_error(rid, id, "ServiceNotFoundError", work.name);
+    observe_refusal(work.name, rid, user, received, "ServiceNotFoundError");
     return;
   }
-  const auto received = Clock::now();
+  IncomingSpan span;
+  if (observer_->watching()) {
+    span = IncomingSpan(observer_, work.name, caller, received);
+    if (const std::exception_ptr refusal = span.start()) {
+      const RefusalReply reply = refusal_reply(refusal, work.name);
+      span.ended(CallOutcome::refused, reply.name);
+      send_error(rid, id, reply.name, reply.message);
+      return;
+    }
+  }
   if (route->blocking && pool_.size() > 0) {
     // Queued behind slow handlers, a request holds its values until a worker
     // is free: each counts against its caller's share.
     if (!ticket) ticket = admit(rid, id, body_size + decoded_size(handle.get()) + work_overhead);
-    if (!ticket) return;
+    if (!ticket) {
+      span.ended(CallOutcome::refused, overloaded_error_name);
+      return;
+    }
     auto job = std::make_shared<BlockingJob>(BlockingJob{std::move(handle), work, std::move(caller), std::move(route),
                                                          std::string(id), received, std::move(ticket),
-                                                         in_flight_->hold()});
+                                                         in_flight_->hold(), std::move(span)});
     const bool queued = pool_.post([this, job] {
       wire::MessageType type;
       pseud::detail::WireBuffer body;
-      const bool by_channel = run_handler(job->route, job->work, job->caller, job->id, job->received, type, body);
+      job->span.handler_started();
+      const bool by_channel =
+          run_handler(job->route, job->work, job->caller, job->id, job->received, job->span, type, body);
       job->ticket.reset();
       if (by_channel) return;
+      job->span.answered(type, {body.data(), body.size()});
       ReplyCommand reply{job->caller.routing_id, job->id, type, std::move(body), job->received, std::move(job->hold)};
       if (!try_direct_reply(reply)) queue_.push(std::move(reply));
     });
@@ -354,8 +376,26 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
   // Non-blocking handlers (and blocking ones without worker threads) run here.
   wire::MessageType type;
   pseud::detail::WireBuffer body;
-  if (run_handler(route, work, caller, id, received, type, body)) return;
+  span.handler_started();
+  const auto started = Clock::now();
+  const bool by_channel = run_handler(route, work, caller, id, received, span, type, body);
+  const auto finished = Clock::now();
+  if (finished - started > options_.slow_handler_warning && options_.slow_handler_warning.count() > 0) {
+    log(LogLevel::warning, "pseud: ", in_quotes(printable(work.name)), " held the engine thread for ",
+        std::chrono::duration_cast<std::chrono::milliseconds>(finished - started).count(),
+        " ms, and no other caller was served meanwhile: register it with RpcOptions::blocking = true to run it on "
+        "a worker thread (PeerOptions::slow_handler_warning is ",
+        options_.slow_handler_warning.count(), " ms)");
+  }
+  if (by_channel) return;
+  span.answered(type, {body.data(), body.size()}, finished);
   send_handler_reply(rid, id, type, std::move(body), received);
+}
+
+void Engine::observe_refusal(std::string_view function, std::string_view rid, const std::string& user,
+                             Clock::time_point received, std::string_view error_name) {
+  if (!observer_->watching()) return;
+  observer_->refused(CallInfo{CallDirection::incoming, function, rid, user, received, std::nullopt}, error_name);
 }
 
 namespace {
@@ -365,11 +405,13 @@ namespace {
 class ChannelOpener final : public ReplyOpener {
  public:
   ChannelOpener(ReplySink& sink, InFlightRequests& in_flight, const std::shared_ptr<const Route>& route,
-                const Caller& caller, std::string_view id, std::chrono::steady_clock::time_point received) noexcept
-      : sink_(sink), in_flight_(in_flight), route_(route), caller_(caller), id_(id), received_(received) {}
+                const Caller& caller, std::string_view id, std::chrono::steady_clock::time_point received,
+                IncomingSpan& span) noexcept
+      : sink_(sink), in_flight_(in_flight), route_(route), caller_(caller), id_(id), received_(received), span_(span) {}
   ReplyChannel open() override {
     if (state_) throw UsageError("a call has one ReplyChannel");
-    state_ = sink_.open(route_, caller_, std::string(id_), received_, in_flight_.hold());
+    // The channel answers, so the call's span goes with it.
+    state_ = sink_.open(route_, caller_, std::string(id_), received_, in_flight_.hold(), std::move(span_));
     return ReplyChannel(state_);
   }
   const std::shared_ptr<ReplyState>& state() const noexcept { return state_; }
@@ -381,16 +423,17 @@ class ChannelOpener final : public ReplyOpener {
   const Caller& caller_;
   std::string_view id_;
   std::chrono::steady_clock::time_point received_;
+  IncomingSpan& span_;
   std::shared_ptr<ReplyState> state_;
 };
 
 }  // namespace
 
 bool Engine::run_handler(const std::shared_ptr<const Route>& route, const wire::WorkBody& work, const Caller& caller,
-                         std::string_view id, Clock::time_point received, wire::MessageType& type,
-                         pseud::detail::WireBuffer& body) const {
+                         std::string_view id, Clock::time_point received, IncomingSpan& span,
+                         wire::MessageType& type, pseud::detail::WireBuffer& body) const {
   Packer packer(body);
-  ChannelOpener opener(*reply_sink_, *in_flight_, route, caller, id, received);
+  ChannelOpener opener(*reply_sink_, *in_flight_, route, caller, id, received, span);
   const Invocation call{work, &caller, &opener};
   std::exception_ptr raised;
   try {

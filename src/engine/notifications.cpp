@@ -21,6 +21,14 @@ constexpr auto unreachable_retry = std::chrono::milliseconds(200);
 }  // namespace
 
 bool Engine::notify(OutgoingCall&& call) {
+  if (observer_->watching()) {
+    // Asked now; counted and timed from when it leaves the outbox (follow_notification).
+    const CallInfo info{CallDirection::outgoing, call.function, call.destination, {}, Clock::now(), std::nullopt};
+    if (std::exception_ptr refusal = observer_->ask(info)) {
+      observer_->refused(info, detail::describe_declared(refusal).name);
+      std::rethrow_exception(refusal);
+    }
+  }
   if (auto refusal = refuse_to_send(call)) std::rethrow_exception(refusal);
   if (stop_requested_.load()) {
     throw PeerStoppedError("notify '" + call.function + "' to " + in_quotes(call.destination) +
@@ -116,6 +124,16 @@ void Engine::follow_notification(const MessageId& id, const std::string& destina
   pending.deadline = now + pending.timeout;
   pending.started = now;
   pending.on_reply = [this](msgpack::object_handle*, std::exception_ptr error) { notification_settled(error != nullptr); };
+  if (observer_->watching()) {
+    const CallInfo info{CallDirection::outgoing, function, destination, {}, now, std::nullopt};
+    FunctionCounters* counters = observer_->begin(info);
+    pending.on_reply = [this, counters, function, destination, now](msgpack::object_handle*, std::exception_ptr error) {
+      const auto [outcome, name] = outgoing_outcome(error);
+      observer_->end(CallInfo{CallDirection::outgoing, function, destination, {}, now, std::nullopt}, counters, outcome,
+                     name, Clock::now());
+      notification_settled(error != nullptr);
+    };
+  }
   notifications_unanswered_.fetch_add(1);
   calls_.add(id, std::move(pending));
 }

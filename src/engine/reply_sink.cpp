@@ -7,7 +7,8 @@
 namespace pseud::detail {
 
 std::shared_ptr<ReplyState> ReplySink::open(std::shared_ptr<const Route> route, const Caller& caller, std::string id,
-                                            std::chrono::steady_clock::time_point received, RequestHold hold) {
+                                            std::chrono::steady_clock::time_point received, RequestHold hold,
+                                            IncomingSpan&& span) {
   {
     std::lock_guard lock(mutex_);
     std::size_t& mine = open_[caller.routing_id];
@@ -22,7 +23,7 @@ std::shared_ptr<ReplyState> ReplySink::open(std::shared_ptr<const Route> route, 
     ++total_;
   }
   return std::make_shared<ReplyState>(shared_from_this(), std::move(route), caller, std::move(id), received,
-                                      std::move(hold));
+                                      std::move(hold), std::move(span));
 }
 
 void ReplySink::send(ReplyCommand&& reply) {
@@ -59,6 +60,8 @@ ReplyState::~ReplyState() {
   // engine let go of it while a handler it ran was still unwinding).
   if (!replied_) {
     replied_ = true;
+    const WireBuffer nack = nack_body();
+    span_.answered(wire::MessageType::error, {nack.data(), nack.size()});
     sink_->send(
         ReplyCommand{caller_.routing_id, id_, wire::MessageType::error, nack_body(), received_, std::move(hold_)});
     sink_->release(caller_.routing_id);
@@ -110,6 +113,7 @@ bool ReplyState::replied() const {
 
 void ReplyState::send_locked(wire::MessageType type, WireBuffer&& body) {
   replied_ = true;
+  span_.answered(type, {body.data(), body.size()});
   sink_->release(caller_.routing_id);
   sink_->send(ReplyCommand{caller_.routing_id, id_, type, std::move(body), received_, std::move(hold_)});
 }

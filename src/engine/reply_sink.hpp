@@ -15,6 +15,7 @@
 
 #include "engine/handler_errors.hpp"
 #include "engine/in_flight.hpp"
+#include "observe/incoming_span.hpp"
 #include "pseud/caller.hpp"
 #include "pseud/detail/wire_buffer.hpp"
 #include "pseud/registry.hpp"
@@ -34,9 +35,11 @@ class ReplySink : public std::enable_shared_from_this<ReplySink> {
 
   /// A channel for call `id` from `caller` to `route`'s function, holding
   /// `hold` (the request, for a graceful stop) until its answer is sent.
-  /// Throws OverloadedError when the caller, or all callers together, hold too many open channels.
+  /// Throws OverloadedError when the caller, or all callers together, hold
+  /// too many open channels; `span` is taken only once the channel opened.
   std::shared_ptr<ReplyState> open(std::shared_ptr<const Route> route, const Caller& caller, std::string id,
-                                   std::chrono::steady_clock::time_point received, RequestHold hold = {});
+                                   std::chrono::steady_clock::time_point received, RequestHold hold,
+                                   IncomingSpan&& span);
   /// Hands an answer to the engine, or drops it once closed.
   void send(ReplyCommand&& reply);
   /// The engine stops: answers are dropped from now on.
@@ -67,9 +70,9 @@ class ReplySink : public std::enable_shared_from_this<ReplySink> {
 class ReplyState {
  public:
   ReplyState(std::shared_ptr<ReplySink> sink, std::shared_ptr<const Route> route, Caller caller, std::string id,
-             std::chrono::steady_clock::time_point received, RequestHold hold = {})
+             std::chrono::steady_clock::time_point received, RequestHold hold = {}, IncomingSpan span = {})
       : sink_(std::move(sink)), route_(std::move(route)), caller_(std::move(caller)), id_(std::move(id)),
-        received_(received), hold_(std::move(hold)) {}
+        received_(received), hold_(std::move(hold)), span_(std::move(span)) {}
   ~ReplyState();
   ReplyState(const ReplyState&) = delete;
   ReplyState& operator=(const ReplyState&) = delete;
@@ -95,6 +98,7 @@ class ReplyState {
   const std::string id_;
   const std::chrono::steady_clock::time_point received_;
   RequestHold hold_;  // goes with the answer, to the engine
+  IncomingSpan span_;  // ends with the answer
   mutable std::mutex mutex_;
   bool replied_ = false;
   bool handler_running_ = true;

@@ -43,6 +43,7 @@ Peer::Peer(PeerRole role, std::string routing_id, std::string server_name, const
                                              registry_, std::move(auth), std::move(heartbeat));
   register_introspection();
   register_health();
+  register_metrics(options);
   stop_sequence_ = std::make_unique<detail::StopSequence>();
 }
 

@@ -1,0 +1,59 @@
+#pragma once
+/// Metrics per function: calls, errors, in flight and a latency histogram, for
+/// the calls a peer answers and the calls it makes. Read with Peer::metrics(),
+/// remotely through the reserved function pseud.metrics, or with
+/// `pseud stats ENDPOINT`.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pseud/interceptor.hpp"
+
+namespace pseud {
+
+/// The reserved function answering a peer's metrics (see metrics_domain).
+inline constexpr std::string_view metrics_function = "pseud.metrics";
+/// The domain pseud.metrics lives in. Its predicate is
+/// PeerOptions::metrics_access; without one, no remote caller reaches it
+/// (the caller gets ServiceNotFoundError, as for any function it may not see).
+inline constexpr std::string_view metrics_domain = "pseud.metrics";
+
+/// Where the calls no function of their own counts go: incoming calls
+/// refused under a name that has no entry (no function answers it for the
+/// caller: names a caller makes up must not fill the table), "(unknown)";
+/// and the names beyond PeerOptions::max_metrics_functions, "(other)".
+inline constexpr std::string_view metrics_unknown = "(unknown)";
+inline constexpr std::string_view metrics_other = "(other)";
+
+/// One function's counters, in one direction.
+struct FunctionMetrics {
+  CallDirection direction = CallDirection::incoming;
+  std::string function;
+  std::uint64_t calls = 0;      ///< calls ended, whatever their outcome
+  std::uint64_t errors = 0;     ///< ... of which not ok (every outcome but ok)
+  std::uint64_t timeouts = 0;   ///< ... of which timed out (outgoing)
+  std::uint64_t refused = 0;    ///< ... of which refused unrun
+  std::uint64_t in_flight = 0;  ///< started and not ended now
+  /// Latency of the calls ended, from a histogram with 8 buckets per power of
+  /// two: each figure is the upper bound of its bucket, at most 12.5 % above
+  /// the true value (max is exact). Zero before the first call ended.
+  std::chrono::nanoseconds p50{}, p90{}, p99{}, max{};
+};
+
+/// Every function a peer has counted, sorted by direction, then name.
+struct MetricsSnapshot {
+  std::vector<FunctionMetrics> functions;
+
+  /// The entry for `function` in `direction`, or null.
+  const FunctionMetrics* find(std::string_view function, CallDirection direction = CallDirection::incoming) const {
+    for (const FunctionMetrics& entry : functions) {
+      if (entry.direction == direction && entry.function == function) return &entry;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace pseud
