@@ -30,6 +30,7 @@
 #include "pseud/detail/outgoing_call.hpp"
 #include "pseud/errors.hpp"
 #include "pseud/heartbeat.hpp"
+#include "pseud/metrics.hpp"
 #include "pseud/peer_options.hpp"
 #include "pseud/registry.hpp"
 #include "pseud/settings.hpp"
@@ -233,6 +234,11 @@ class Peer {
   /// A snapshot of this peer's counters.
   PeerStats stats() const;
 
+  /// A snapshot of this peer's metrics per function, both ways (empty with
+  /// PeerOptions::metrics off). Remote callers read the same through
+  /// pseud.metrics when PeerOptions::metrics_access lets them.
+  MetricsSnapshot metrics() const;
+
   /// The connected, authenticated peers now (a server's clients; a client's server).
   std::vector<PeerInfo> connected_peers() const;
 
@@ -259,6 +265,7 @@ class Peer {
  private:
   void register_introspection();
   void register_health();
+  void register_metrics(const PeerOptions& options);
   // Hands a packed call to the engine: the call forms' machinery, not an API.
   void submit(detail::OutgoingCall call);
   bool notify(detail::OutgoingCall call);
