@@ -46,6 +46,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -836,6 +837,56 @@ TEST_F(PythonServer, LivenessHeartbeatsAreAcceptedAndTheServerIsNotEvicted) {
   EXPECT_EQ(client_->call<int>("add", 2, 3), 5);
 }
 
+// Typed commands (command.hpp) against a Python function: it receives the
+// fields as a dict, and the dict it returns decodes into the command's result.
+struct RectangleAreaResult {
+  std::int64_t area = 0;
+  std::vector<std::string> fields;
+  PSEUD_COMMAND("interop.area_result", area, fields);
+};
+
+struct RectangleArea {
+  using result = RectangleAreaResult;
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+  PSEUD_COMMAND("shapes.rectangle.area", width, height);
+};
+
+// The same Python function, read by a C++ side that expects a field it does not send.
+struct AreaAndPerimeter {
+  std::int64_t area = 0;
+  std::int64_t perimeter = 0;
+  PSEUD_COMMAND("interop.area_and_perimeter", area, perimeter);
+};
+
+struct RectangleMeasures {
+  using result = AreaAndPerimeter;
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+  PSEUD_COMMAND("shapes.rectangle.area", width, height);
+};
+
+TEST_F(PythonServer, ExecuteACommandAgainstAPythonFunctionThatReceivesADict) {
+  start();
+  const RectangleAreaResult result = client_->execute(RectangleArea{3, 4});
+  EXPECT_EQ(result.area, 12);
+  EXPECT_EQ(result.fields, (std::vector<std::string>{"height", "width"}));  // a dict with exactly the fields
+  std::future<RectangleAreaResult> later = client_->execute_async(RectangleArea{5, 6});
+  EXPECT_EQ(get_within(later).area, 30);
+  try {
+    client_->execute(RectangleMeasures{1, 1});
+    ADD_FAILURE() << "expected a ConversionError";
+  } catch (const ConversionError& e) {
+    EXPECT_STREQ(e.what(), "the reply does not convert to the requested C++ type: interop.area_and_perimeter: "
+                           "missing field 'perimeter'");
+  }
+  // The tagged form through Python's echo, unchanged (and packed as Python packs it: no noncanonical event).
+  using Shape = OneOf<RectangleArea, AreaAndPerimeter>;
+  const Shape echoed = client_->call<Shape>("echo", Shape(AreaAndPerimeter{6, 10}));
+  ASSERT_TRUE(std::holds_alternative<AreaAndPerimeter>(echoed));
+  EXPECT_EQ(std::get<AreaAndPerimeter>(echoed).perimeter, 10);
+}
+
 // =================================================================================
 // (b) Python client -> C++ Server
 // =================================================================================
@@ -1181,6 +1232,66 @@ TEST_F(PythonClient, LivenessHeartbeatsAreAcceptedAndTheClientIsNotEvicted) {
   EXPECT_EQ(gone_.load(), 0);
   EXPECT_EQ(server_->connected_peers().size(), 1u);
   EXPECT_EQ(server_->send_to(identity).call<std::int64_t>("client.double", 3), 6);
+  EXPECT_EQ(py_->request(req("add", "[1, 2]")), R"({"result": 3})");
+}
+
+// A Python caller sends a dict to a C++ typed command's function; field
+// errors come back as TypeErrors naming the field.
+struct InteropAdd {
+  using result = std::int64_t;
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+  PSEUD_COMMAND("interop.calc.add", a, b);
+};
+
+struct InteropMul {
+  using result = std::int64_t;
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+  PSEUD_COMMAND("interop.calc.mul", a, b);
+};
+
+struct InteropPoint {
+  double x = 0;
+  double y = 0;
+  PSEUD_COMMAND("interop.point", x, y);
+};
+
+struct InteropMidpoint {
+  using result = InteropPoint;
+  InteropPoint from;
+  InteropPoint to;
+  PSEUD_COMMAND("interop.midpoint", from, to);
+};
+
+TEST_F(PythonClient, APythonCallerSendsADictToACommandFunction) {
+  start();
+  server_->register_command<InteropAdd>([](const InteropAdd& add) { return add.a + add.b; });
+  server_->register_command<InteropMidpoint>([](const InteropMidpoint& m) {
+    return InteropPoint{(m.from.x + m.to.x) / 2, (m.from.y + m.to.y) / 2};
+  });
+  server_->register_rpc("interop.calculate", [](const OneOf<InteropAdd, InteropMul>& calculation) {
+    return std::visit(
+        [](const auto& c) { return std::is_same_v<std::remove_cvref_t<decltype(c)>, InteropAdd> ? c.a + c.b : c.a * c.b; },
+        calculation);
+  }, {.params = {"calculation"}});
+  EXPECT_EQ(py_->request(req("interop.calc.add", R"([{"a": 1, "b": 2}])")), R"({"result": 3})");
+  EXPECT_EQ(py_->request(req("interop.calc.add", "[]", R"({"command": {"a": 40, "b": 2, "note": "ignored"}})")),
+            R"({"result": 42})");
+  EXPECT_EQ(py_->request(req("interop.midpoint", R"([{"from": {"x": 0, "y": 0}, "to": {"x": 1, "y": 3}}])")),
+            R"({"result": {"x": 0.5, "y": 1.5}})");
+  EXPECT_EQ(py_->request(req("interop.calc.add", R"([{"a": 1}])")),
+            error_line("TypeError", "TypeError",
+                       "interop.calc.add() argument 'command': interop.calc.add: missing field 'b'"));
+  EXPECT_EQ(py_->request(req("interop.calc.add", R"([{"a": 1, "b": "2"}])")),
+            error_line("TypeError", "TypeError",
+                       "interop.calc.add() argument 'command': interop.calc.add: field 'b' must be int, got str"));
+  EXPECT_EQ(py_->request(req("interop.calculate", R"([{"__type__": "interop.calc.mul", "a": 6, "b": 7}])")),
+            R"({"result": 42})");
+  EXPECT_EQ(py_->request(req("interop.calculate", R"([{"__type__": "interop.calc.pow", "a": 6}])")),
+            error_line("TypeError", "TypeError",
+                       "interop.calculate() argument 'calculation': OneOf<interop.calc.add, interop.calc.mul>: "
+                       "unknown command type 'interop.calc.pow' in field '__type__'"));
   EXPECT_EQ(py_->request(req("add", "[1, 2]")), R"({"result": 3})");
 }
 

@@ -46,6 +46,8 @@ pypeer.py server ENDPOINT [--name NAME] [--auth noop|plain|trusted_curve]
       -> {"text": ..., "extra": {...}}, fail(message="boom") raises ValueError,
       fail_custom(message) raises CustomError, blob() -> see BLOB below,
       when() -> WHEN below, a datetime (sent as pseud sends it: ext 125, a pickle),
+      shapes.rectangle.area(command) -> {"area": width * height, "fields": sorted keys}
+      (a typed command's function: `command` is a dict),
       whoami() -> {"user_id": str (ZAP User-Id, "" without ZAP),
                    "routing_id": bytes (the caller's ZMQ routing id)},
       call_me_back(func, *args, **kwargs) -> None at once, and afterwards calls
@@ -673,6 +675,14 @@ def callback_results():
     return SERVER.callback_results
 
 
+def rectangle_area(command):
+    """A typed command's function, as pseud++'s execute() calls it: its one
+    argument is the command's fields as a dict."""
+    if not isinstance(command, dict):
+        raise TypeError("rectangle_area() expects a dict, got %s" % type(command).__name__)
+    return {"area": command["width"] * command["height"], "fields": sorted(command)}
+
+
 class PyServer(Peer):
     def __init__(self, options):
         super().__init__(options, "server")
@@ -695,6 +705,7 @@ class PyServer(Peer):
             self.socket.setsockopt(zmq.CURVE_PUBLICKEY, zmq.curve_public(secret))
         self.registry = {f.__name__: f for f in (echo, echo_args, add, greet, fail, fail_custom, blob, when, whoami,
                                                  call_me_back, callback_results)}
+        self.registry["shapes.rectangle.area"] = rectangle_area
 
     def authenticate(self, mechanism, credentials):
         if mechanism == b"PLAIN" and self.options.auth == "plain" and len(credentials) == 2:
