@@ -120,7 +120,8 @@ int run_driver(const Options& options) {
     // contexts: the one-sided paths are not measured over inproc.
     std::vector<Path> measured;
     for (const Path path : options.paths) {
-      if (path == Path::pseud || config.transport != Transport::inproc) measured.push_back(path);
+      const bool both_sides = client_impl(path) == Impl::pseud && server_impl(path) == Impl::pseud;
+      if (both_sides || config.transport != Transport::inproc) measured.push_back(path);
     }
     std::vector<Path> paths = measured;
     if (options.floor) paths.insert(paths.begin(), Path::floor);
@@ -149,6 +150,15 @@ int run_driver(const Options& options) {
     for (const Path path : paths) {
       if (!results[path].empty()) {
         print(result_line(config, path, medians(results[path]), static_cast<int>(results[path].size())));
+      }
+    }
+    if (!results[Path::pseud].empty()) {
+      if (!results[Path::pseud_intercepted].empty()) {
+        print(overhead_line(config, Path::pseud_intercepted, Path::pseud, results[Path::pseud_intercepted],
+                            results[Path::pseud]));
+      }
+      if (!results[Path::pseud_bare].empty()) {
+        print(overhead_line(config, Path::pseud, Path::pseud_bare, results[Path::pseud], results[Path::pseud_bare]));
       }
     }
     if (options.floor) {

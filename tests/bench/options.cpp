@@ -14,16 +14,20 @@ const char* name_of(Path path) noexcept {
     case Path::pseud: return "pseud";
     case Path::pseud_client: return "pseud_client";
     case Path::pseud_server: return "pseud_server";
+    case Path::pseud_bare: return "pseud_bare";
+    case Path::pseud_intercepted: return "pseud_intercepted";
   }
   return "?";
 }
 
-Impl client_impl(Path path) noexcept {
-  return path == Path::pseud || path == Path::pseud_client ? Impl::pseud : Impl::floor;
-}
+Impl client_impl(Path path) noexcept { return path == Path::floor || path == Path::pseud_server ? Impl::floor : Impl::pseud; }
 
-Impl server_impl(Path path) noexcept {
-  return path == Path::pseud || path == Path::pseud_server ? Impl::pseud : Impl::floor;
+Impl server_impl(Path path) noexcept { return path == Path::floor || path == Path::pseud_client ? Impl::floor : Impl::pseud; }
+
+Observation observation_of(Path path) noexcept {
+  return path == Path::pseud_bare          ? Observation::bare
+         : path == Path::pseud_intercepted ? Observation::intercepted
+                                           : Observation::standard;
 }
 
 const char* name_of(Transport transport) noexcept {
@@ -115,7 +119,8 @@ Options parse_options(const std::vector<std::string>& args) {
       o.floor = true;
     } else if (arg == "--paths") {
       o.paths = parse_names<Path>(value(), arg, {{"pseud", Path::pseud}, {"pseud_client", Path::pseud_client},
-                                                 {"pseud_server", Path::pseud_server}});
+                                                 {"pseud_server", Path::pseud_server}, {"pseud_bare", Path::pseud_bare},
+                                                 {"pseud_intercepted", Path::pseud_intercepted}});
     } else if (arg == "--verbose") {
       o.verbose = true;
     } else if (arg == "--quick") {
@@ -206,6 +211,11 @@ What is measured
           server, or the floor's client calling a pseud::Server. They show
           which side a gap comes from. Not over inproc, which does not
           cross the ZeroMQ contexts of the two sides.
+  pseud_bare, pseud_intercepted
+          as pseud, with both peers' metrics off (PeerOptions::metrics), or
+          with one interceptor that does nothing installed on each peer
+          (metrics on, as in pseud). Measured beside pseud, they show what
+          watching calls costs: an "overhead" line compares each with pseud.
   floor   raw libzmq, ROUTER to ROUTER, with the same 6-frame pseud message
           ("", "v1", 16-byte id, type, body) and the same msgpack work: the
           client packs ["echo", [bin], {}] and unpacks the OK body, the
@@ -225,8 +235,9 @@ Options (LIST is comma-separated)
                     PeerOptions::queue_limit)
   --floor           also measure the floor and print a summary line per config
                     and path
-  --paths LIST      pseud, pseud_client, pseud_server (default pseud; with
-                    --floor all three)
+  --paths LIST      pseud, pseud_client, pseud_server, pseud_bare,
+                    pseud_intercepted (default pseud; with --floor the
+                    first three)
   --reps N          repetitions per configuration and implementation (default 5)
   --duration MS     measured time of one repetition (default 1000)
   --warmup MS       unmeasured time before it (default 200); in throughput
@@ -257,6 +268,12 @@ Output: JSON lines on stdout.
       which have no target. "met_reps" ("k of n", pseud++ on both sides
       only) judges the target per repetition, each beside the floor's
       repetition of the same round.
+  {"overhead": {config}, "path", "over", "p50_ratio", "p99_ratio",
+   "throughput_ratio", "p50_ratios", "met", "target"}
+      when pseud and pseud_bare or pseud_intercepted were measured: the
+      path's medians over "over"'s (pseud_intercepted over pseud: one
+      interceptor; pseud over pseud_bare: the metrics), and p50_ratios, the
+      ratio per repetition. Target for one interceptor: p50_ratio <= 1.03.
   {"error": text, ...}
       a repetition failed (a call failed, a process hung or died); the
       run goes on and pseud-bench exits with status 1.

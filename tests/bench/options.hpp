@@ -12,8 +12,13 @@ namespace bench {
 /// What runs one side of a measured path.
 enum class Impl { pseud, floor };
 /// Who runs each side: the floor on both, pseud++ on both, or pseud++ on
-/// one side against the floor on the other.
-enum class Path { floor, pseud, pseud_client, pseud_server };
+/// one side against the floor on the other. pseud_bare and pseud_intercepted
+/// are pseud++ on both sides, the first with its metrics off, the second
+/// with one interceptor that does nothing on each side: what watching calls
+/// costs, against pseud (metrics on, the default).
+enum class Path { floor, pseud, pseud_client, pseud_server, pseud_bare, pseud_intercepted };
+/// What a pseud++ peer of a path watches of its calls.
+enum class Observation { standard, bare, intercepted };
 enum class Transport { tcp, ipc, inproc };
 enum class Mode { latency, throughput };
 
@@ -33,7 +38,11 @@ struct Config {
   bool curve = false;
   std::size_t peers = 1;
   int hwm = -1;  ///< ZMQ_SNDHWM and ZMQ_RCVHWM of every socket; -1 leaves libzmq's default (1000)
+  Observation observation = Observation::standard;  ///< set from the path, for the pseud++ peers
 };
+
+/// What the pseud++ peers of `path` watch.
+Observation observation_of(Path path) noexcept;
 
 /// The whole command line.
 struct Options {

@@ -9,6 +9,7 @@
 
 #include "echo_client.hpp"
 #include "echo_server.hpp"
+#include "observation.hpp"
 #include "pseud/pseud.hpp"
 
 namespace bench {
@@ -17,6 +18,7 @@ namespace {
 
 pseud::PeerOptions client_options(const ClientPlan& plan) {
   pseud::PeerOptions options;
+  apply_observation(options, plan.config.observation);
   if (plan.config.hwm >= 0) {
     options.configure_socket = [hwm = plan.config.hwm](zmq::socket_ref socket) { apply_hwm(socket, hwm); };
   }

@@ -1,6 +1,7 @@
 // pseud's server: a pseud::Server whose echo function returns its bytes.
 
 #include "echo_server.hpp"
+#include "observation.hpp"
 #include "pseud/pseud.hpp"
 
 namespace bench {
@@ -9,6 +10,7 @@ namespace {
 
 pseud::PeerOptions server_options(const Config& config, const std::optional<ServerCurve>& curve) {
   pseud::PeerOptions options;
+  apply_observation(options, config.observation);
   if (config.hwm >= 0) options.configure_socket = [hwm = config.hwm](zmq::socket_ref socket) { apply_hwm(socket, hwm); };
   if (curve) {
     options.auth = {"trusted_curve",

@@ -106,6 +106,9 @@ std::string summary_line(const Config& config, Path path, const std::vector<Meas
   } else if (config.transport == Transport::inproc) {
     met = "null";
     target = "none for inproc";
+  } else if (path == Path::pseud_bare || path == Path::pseud_intercepted) {
+    met = "null";
+    target = "none (what watching calls costs: see the overhead line)";
   } else if (path != Path::pseud) {
     met = "null";
     target = "none for pseud++ on one side (reported to show where a gap comes from)";
@@ -121,6 +124,24 @@ std::string summary_line(const Config& config, Path path, const std::vector<Meas
          ", \"target\": " + quoted(target) +
          (judged ? ", \"met_reps\": \"" + std::to_string(met_reps) + " of " + std::to_string(paired) + "\"" : std::string()) +
          ", \"failed_reps\": " + std::to_string(failed_reps) + "}";
+}
+
+std::string overhead_line(const Config& config, Path path, Path over, const std::vector<Measurement>& path_reps,
+                          const std::vector<Measurement>& over_reps) {
+  const Measurement mine = medians(path_reps);
+  const Measurement base = medians(over_reps);
+  std::string per_rep;
+  for (std::size_t i = 0; i < std::min(path_reps.size(), over_reps.size()); ++i) {
+    per_rep += (i ? ", " : "") + number(ratio(path_reps[i].p50_us, over_reps[i].p50_us), 3);
+  }
+  const double p50 = ratio(mine.p50_us, base.p50_us);
+  const bool judged = path == Path::pseud_intercepted && over == Path::pseud;
+  const std::string met = !judged ? "null" : (std::isfinite(p50) && p50 <= 1.03 ? "true" : "false");
+  return "{\"overhead\": {" + config_fields(config) + "}, \"path\": \"" + name_of(path) + "\", \"over\": \"" +
+         name_of(over) + "\", \"p50_ratio\": " + number(p50, 3) + ", \"p99_ratio\": " +
+         number(ratio(mine.p99_us, base.p99_us), 3) + ", \"throughput_ratio\": " +
+         number(ratio(mine.calls_per_s, base.calls_per_s), 3) + ", \"p50_ratios\": [" + per_rep +
+         "], \"met\": " + met + ", \"target\": " + quoted(judged ? "p50_ratio <= 1.03" : "none (reported)") + "}";
 }
 
 std::string error_line(const Config& config, Path path, int rep, const std::string& why) {

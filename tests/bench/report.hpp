@@ -29,4 +29,9 @@ std::string summary_line(const Config& config, Path path, const std::vector<Meas
 /// {"error": why, "impl", "rep", config...}.
 std::string error_line(const Config& config, Path path, int rep, const std::string& why);
 
+/// `path`'s medians over `over`'s, measured in the same run: what watching
+/// calls costs (see --paths pseud_bare, pseud_intercepted).
+std::string overhead_line(const Config& config, Path path, Path over, const std::vector<Measurement>& path_reps,
+                          const std::vector<Measurement>& over_reps);
+
 }  // namespace bench

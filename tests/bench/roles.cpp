@@ -39,6 +39,8 @@ RoleArgs parse_role_args(const std::vector<std::string>& args) {
   r.path = path == "floor"          ? Path::floor
            : path == "pseud_client" ? Path::pseud_client
            : path == "pseud_server" ? Path::pseud_server
+           : path == "pseud_bare"   ? Path::pseud_bare
+           : path == "pseud_intercepted" ? Path::pseud_intercepted
                                     : Path::pseud;
   const std::string& transport = get("transport");
   r.config.transport = transport == "tcp" ? Transport::tcp : transport == "ipc" ? Transport::ipc : Transport::inproc;
@@ -48,6 +50,7 @@ RoleArgs parse_role_args(const std::vector<std::string>& args) {
   r.config.curve = get("curve") == "on";
   r.config.peers = static_cast<std::size_t>(number("peers"));
   r.config.hwm = static_cast<int>(number("hwm"));
+  r.config.observation = observation_of(r.path);
   r.endpoint = get("endpoint");
   r.server_key = get("server_key");
   r.trust = get("trust");

@@ -50,7 +50,9 @@ std::string check_config(const msgpack::object& map) {
 }
 
 std::string check_result(const msgpack::object& map) {
-  if (!is_text(field(map, "impl"), {"pseud", "floor", "pseud_client", "pseud_server"})) return "bad impl";
+  if (!is_text(field(map, "impl"), {"pseud", "floor", "pseud_client", "pseud_server", "pseud_bare", "pseud_intercepted"})) {
+    return "bad impl";
+  }
   if (auto problem = check_config(map); !problem.empty()) return problem;
   const double p50 = as_number(field(map, "p50_us"));
   const double p99 = as_number(field(map, "p99_us"));
@@ -65,7 +67,9 @@ std::string check_summary(const msgpack::object& map) {
   const msgpack::object* config = field(map, "summary");
   if (config->type != msgpack::type::MAP) return "summary is not an object";
   if (auto problem = check_config(*config); !problem.empty()) return problem;
-  if (!is_text(field(map, "path"), {"pseud", "pseud_client", "pseud_server"})) return "bad path";
+  if (!is_text(field(map, "path"), {"pseud", "pseud_client", "pseud_server", "pseud_bare", "pseud_intercepted"})) {
+    return "bad path";
+  }
   for (const char* key : {"p50_ratio", "p99_ratio", "throughput_ratio"}) {
     if (as_number(field(map, key)) <= 0) return std::string("bad ") + key;
   }
@@ -73,6 +77,23 @@ std::string check_summary(const msgpack::object& map) {
   if (!is_bool(met) && !is_nil(met)) return "bad met";
   if (!is_text(field(map, "target"))) return "bad target";
   if (as_number(field(map, "failed_reps")) != 0) return "failed repetitions";
+  return {};
+}
+
+std::string check_overhead(const msgpack::object& map) {
+  const msgpack::object* config = field(map, "overhead");
+  if (config->type != msgpack::type::MAP) return "overhead is not an object";
+  if (auto problem = check_config(*config); !problem.empty()) return problem;
+  if (!is_text(field(map, "path"), {"pseud", "pseud_intercepted"})) return "bad path";
+  if (!is_text(field(map, "over"), {"pseud", "pseud_bare"})) return "bad over";
+  for (const char* key : {"p50_ratio", "p99_ratio", "throughput_ratio"}) {
+    if (as_number(field(map, key)) <= 0) return std::string("bad ") + key;
+  }
+  const msgpack::object* per_rep = field(map, "p50_ratios");
+  if (!per_rep || per_rep->type != msgpack::type::ARRAY || per_rep->via.array.size == 0) return "bad p50_ratios";
+  const msgpack::object* met = field(map, "met");
+  if (!is_bool(met) && !is_nil(met)) return "bad met";
+  if (!is_text(field(map, "target"))) return "bad target";
   return {};
 }
 
@@ -86,10 +107,16 @@ int main(int argc, char** argv) {
   bench::install_child_cleanup();
   std::vector<std::string> args(argv + 2, argv + argc);
   bool with_floor = false;
-  for (const std::string& arg : args) with_floor = with_floor || arg == "--floor";
+  bool with_overhead = false;  // --paths naming pseud_bare or pseud_intercepted beside pseud
+  for (const std::string& arg : args) {
+    with_floor = with_floor || arg == "--floor";
+    with_overhead = with_overhead || arg.find("pseud_intercepted") != std::string::npos ||
+                    arg.find("pseud_bare") != std::string::npos;
+  }
   bench::Child tool(argv[1], args);
   int results = 0;
   int summaries = 0;
+  int overheads = 0;
   int failures = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -109,6 +136,9 @@ int main(int argc, char** argv) {
       } else if (field(map, "summary")) {
         problem = check_summary(map);
         ++summaries;
+      } else if (field(map, "overhead")) {
+        problem = check_overhead(map);
+        ++overheads;
       } else {
         problem = check_result(map);
         ++results;
@@ -139,6 +169,11 @@ int main(int argc, char** argv) {
     std::printf("FAIL --floor but no summary lines\n");
     ++failures;
   }
-  std::printf("%d result lines, %d summary lines, %d problems\n", results, summaries, failures);
+  if (with_overhead && overheads == 0) {
+    std::printf("FAIL pseud_bare or pseud_intercepted but no overhead lines\n");
+    ++failures;
+  }
+  std::printf("%d result lines, %d summary lines, %d overhead lines, %d problems\n", results, summaries, overheads,
+              failures);
   return failures == 0 ? 0 : 1;
 }
