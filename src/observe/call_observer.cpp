@@ -1,5 +1,7 @@
 #include "observe/call_observer.hpp"
 
+#include <cstdio>
+
 #include <msgpack.hpp>
 
 #include "engine/engine_util.hpp"
@@ -22,8 +24,11 @@ std::string who(const CallInfo& call) {
          in_quotes(printable(call.peer));
 }
 
-double milliseconds(std::chrono::nanoseconds duration) {
-  return std::chrono::duration<double, std::milli>(duration).count();
+// "0.042 ms": microsecond resolution, enough for a log line.
+std::string milliseconds(std::chrono::nanoseconds duration) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f ms", std::chrono::duration<double, std::milli>(duration).count());
+  return text;
 }
 
 }  // namespace
@@ -58,7 +63,7 @@ void CallObserver::end(const CallInfo& call, FunctionCounters* counters, CallOut
   if (counters) counters->ended(outcome, end.duration, true);
   if (log_enabled(LogLevel::debug)) {
     log(LogLevel::debug, "pseud: ", who(call), ": ", call_outcome_name(outcome),
-        error_name.empty() ? "" : " ", error_name, " in ", milliseconds(end.duration), " ms");
+        error_name.empty() ? "" : " ", error_name, " in ", milliseconds(end.duration));
   }
   tell_interceptors(call, end);
 }
