@@ -17,15 +17,16 @@ namespace pseud::cli {
 
 namespace {
 
-std::vector<std::string> client_flags() {
-  std::vector<std::string> flags = security_flags;
-  flags.insert(flags.end(),
-               {"kwargs", "server-name", "timeout", "identity", "serve", "repeat", "service", "discovery", "policy",
-                "wait-delivered"});
-  return flags;
-}
-
-const std::vector<std::string> client_switches = {"notify"};
+// `pseud call`'s command line.
+struct CallLine {
+  std::vector<std::string> words;  // ENDPOINT FUNC ARG... (FUNC ARG... with --discovery)
+  TargetFlags target;
+  std::optional<std::string> kwargs, service, discovery;
+  std::optional<double> serve, wait_delivered;
+  long repeat = 1;
+  std::string policy = "round_robin";
+  bool notify = false;
+};
 
 // Parsed call arguments; the handles own what the views point into.
 struct CallArguments {
@@ -68,11 +69,11 @@ int call_and_print(Caller& client, const std::string& function, const CallArgume
 
 // --notify: sends without awaiting replies, then reports in one line what
 // was sent, what failed and what never left (the server stayed away).
-int notify_and_report(Client& client, const std::string& function, const CallArguments& arguments, long repeat,
-                      const CommandLine& line) {
+int notify_and_report(Client& client, const std::string& function, const CallArguments& arguments,
+                      const CallLine& line) {
   const Args args({arguments.values.data(), arguments.values.size()});
   long queued = 0;
-  for (long i = 0; i < repeat; ++i) {
+  for (long i = 0; i < line.repeat; ++i) {
     try {
       if (client.notify(function, args, arguments.kwargs)) ++queued;
     } catch (...) {
@@ -82,10 +83,10 @@ int notify_and_report(Client& client, const std::string& function, const CallArg
     }
   }
   std::optional<bool> delivered;
-  if (const auto wait = line.seconds("wait-delivered")) {
-    delivered = client.wait_notifications_delivered(std::chrono::milliseconds(static_cast<long>(std::ceil(*wait * 1000))));
+  if (line.wait_delivered) {
+    delivered = client.wait_notifications_delivered(milliseconds_of(*line.wait_delivered));
   } else {
-    client.wait_notifications_sent(*timeout_option(line).timeout);
+    client.wait_notifications_sent(*call_timeout(line.target.timeout).timeout);
   }
   client.stop(std::chrono::seconds(1));  // what was sent leaves the socket; answers still coming are counted
   const PeerStats stats = client.stats();
@@ -113,26 +114,23 @@ std::vector<std::string> split_endpoints(const std::string& text) {
   return endpoints;
 }
 
-Policy policy_option(const CommandLine& line) {
-  const std::string name = line.get_or("policy", "round_robin");
-  if (name == "round_robin") return Policy::round_robin;
+Policy policy_of(const std::string& name) {
   if (name == "first_alive") return Policy::first_alive;
   if (name == "least_outstanding") return Policy::least_outstanding;
-  throw UsageProblem("--policy takes round_robin, first_alive or least_outstanding, not '" + name + "'");
+  return Policy::round_robin;  // the only other name the option accepts
 }
 
 // Several instances: a list of endpoints, or a service found through discovery.
-int call_service(const CommandLine& line, std::vector<std::string> endpoints, std::size_t first_argument) {
-  const auto& words = line.positionals();
+int call_service(const CallLine& line, std::vector<std::string> endpoints, std::size_t first_argument) {
+  const auto& words = line.words;
   if (words.size() <= first_argument) throw UsageProblem("usage: pseud call ENDPOINT[,ENDPOINT...] FUNC [ARG...]");
   const std::string& function = words[first_argument];
-  const CallArguments arguments = parse_call_arguments({words.begin() + first_argument + 1, words.end()},
-                                                      line.get("kwargs"));
-  ServiceClientOptions options{.peer = client_options(line), .policy = policy_option(line)};
-  ServiceClient service(line.get_or("service", line.get_or("server-name", "server")), options);
+  const CallArguments arguments = parse_call_arguments({words.begin() + first_argument + 1, words.end()}, line.kwargs);
+  ServiceClientOptions options{.peer = line.target.client.peer_options(), .policy = policy_of(line.policy)};
+  ServiceClient service(line.service.value_or(line.target.server_name), options);
   std::size_t expected = endpoints.size();
-  if (const auto address = line.get("discovery")) {
-    const auto discovery = make_discovery(*address);
+  if (line.discovery) {
+    const auto discovery = make_discovery(*line.discovery);
     try {
       expected = discovery->lookup(service.service()).size();
     } catch (const DiscoveryError&) {
@@ -145,61 +143,56 @@ int call_service(const CommandLine& line, std::vector<std::string> endpoints, st
   }
   // Lets every instance finish its handshake (briefly), so that --repeat
   // spreads over all of them rather than over the first one up.
-  const CallOptions call_options = timeout_option(line);
+  const CallOptions call_options = call_timeout(line.target.timeout);
   service.wait_for_alive(expected, std::min<std::chrono::milliseconds>(call_options.timeout.value_or(std::chrono::seconds(5)), std::chrono::seconds(1)));
-  const int status = call_and_print(service, function, arguments, call_options,
-                                    line.integer("repeat", 1).value_or(1));
+  const int status = call_and_print(service, function, arguments, call_options, line.repeat);
   service.stop();
   return status;
 }
 
-}  // namespace
-
-int run_call(const std::vector<std::string>& words) {
-  const CommandLine line(words, client_flags(), {}, client_switches);
-  const bool notify = line.has("notify");
-  if (line.has("wait-delivered") && !notify) throw UsageProblem("--wait-delivered goes with --notify");
-  if (notify && (line.has("discovery") || line.has("serve") ||
-                 (!line.positionals().empty() && line.positionals()[0].find(',') != std::string::npos))) {
+int run_call(const CallLine& line) {
+  const auto& words = line.words;
+  const bool several = words.size() >= 2 && words[0].find(',') != std::string::npos;
+  if (line.wait_delivered && !line.notify) throw UsageProblem("--wait-delivered goes with --notify");
+  if (line.notify && (line.discovery || line.serve || several)) {
     throw UsageProblem("--notify sends to one server: give one ENDPOINT, without --discovery or --serve");
   }
-  if (line.get("discovery")) {
-    if (!line.get("service")) throw UsageProblem("--discovery needs --service NAME");
+  if (line.discovery) {
+    if (!line.service) throw UsageProblem("--discovery needs --service NAME");
     return call_service(line, {}, 0);
   }
-  if (line.positionals().size() >= 2 && line.positionals()[0].find(',') != std::string::npos) {
-    return call_service(line, split_endpoints(line.positionals()[0]), 1);
-  }
-  if (line.positionals().size() < 2) throw UsageProblem("usage: pseud call ENDPOINT FUNC [ARG...] [options]");
-  const std::string& endpoint = line.positionals()[0];
-  const std::string& function = line.positionals()[1];
-  const CallArguments arguments = parse_call_arguments({line.positionals().begin() + 2, line.positionals().end()},
-                                                      line.get("kwargs"));
-  const CallOptions options = timeout_option(line);
-  const long repeat = line.integer("repeat", 1).value_or(1);
-  const double serve_seconds = line.seconds("serve").value_or(0);
+  if (several) return call_service(line, split_endpoints(words[0]), 1);
+  if (words.size() < 2) throw UsageProblem("usage: pseud call ENDPOINT FUNC [ARG...] [options] (see pseud call --help)");
+  const std::string& endpoint = words[0];
+  const std::string& function = words[1];
+  const CallArguments arguments = parse_call_arguments({words.begin() + 2, words.end()}, line.kwargs);
+  const CallOptions options = call_timeout(line.target.timeout);
+  const double serve_seconds = line.serve.value_or(0);
   if (function == "-" && serve_seconds <= 0) throw UsageProblem("FUNC '-' (serve only) needs --serve SECONDS");
 
-  Client client(line.get_or("server-name", "server"), client_options(line));
+  Client client(line.target.server_name, line.target.client.peer_options());
   if (serve_seconds > 0) register_demo_functions(client);
   client.connect(endpoint);
-  if (notify) return notify_and_report(client, function, arguments, repeat, line);
+  if (line.notify) return notify_and_report(client, function, arguments, line);
   int status = Exit::ok;
-  if (function != "-") status = call_and_print(client, function, arguments, options, repeat);
+  if (function != "-") status = call_and_print(client, function, arguments, options, line.repeat);
   if (serve_seconds > 0) wait_for_signal(serve_seconds);
   client.stop();
   return status;
 }
 
-int run_inspect(const std::vector<std::string>& words) {
-  std::vector<std::string> flags = security_flags;
-  flags.insert(flags.end(), {"server-name", "timeout", "identity"});
-  const CommandLine line(words, flags);
-  if (line.positionals().size() != 1) throw UsageProblem("usage: pseud inspect ENDPOINT [options]");
-  Client client(line.get_or("server-name", "server"), client_options(line));
-  client.connect(line.positionals()[0]);
+// `pseud inspect`'s command line.
+struct InspectLine {
+  std::vector<std::string> words;  // ENDPOINT
+  TargetFlags target;
+};
+
+int run_inspect(const InspectLine& line) {
+  if (line.words.size() != 1) throw UsageProblem("usage: pseud inspect ENDPOINT [options]");
+  Client client(line.target.server_name, line.target.client.peer_options());
+  client.connect(line.words[0]);
   try {
-    auto listing = client.call<msgpack::object_handle>(introspection_function, timeout_option(line));
+    auto listing = client.call<msgpack::object_handle>(introspection_function, call_timeout(line.target.timeout));
     const msgpack::object& entries = listing.get();
     if (entries.type != msgpack::type::ARRAY) throw ProtocolError("pseud.inspect did not answer a list");
     for (std::uint32_t i = 0; i < entries.via.array.size; ++i) {
@@ -210,6 +203,52 @@ int run_inspect(const std::vector<std::string>& words) {
     print_line(error_line(std::current_exception()));
     return exit_status_of(std::current_exception());
   }
+}
+
+}  // namespace
+
+Command add_call(CLI::App& tool) {
+  auto line = std::make_shared<CallLine>();
+  CLI::App* app = tool.add_subcommand("call", "Calls a function; prints one JSON line per call");
+  add_words(*app, line->words,
+            {{"ENDPOINT", "where the server listens; ENDPOINT,ENDPOINT,... calls instances of a service in turn"},
+             {"FUNC", "the function to call ('-' with --serve: none)"},
+             {"ARG", "its arguments: JSON where they parse as JSON, else strings", true}});
+  line->target.add_to(*app, "seconds to wait for each answer (with --notify: for the server)");
+  app->add_option("--kwargs", line->kwargs, "keyword arguments")->type_name("JSON_OBJECT");
+  app->add_option("--repeat", line->repeat, "makes the call N times (default 1)")->check(at_least(1))->type_name("N");
+  app->add_option("--serve", line->serve, "then stays connected, offering the demo functions")
+      ->check(seconds_check())
+      ->type_name("SECONDS");
+  app->add_option("--service", line->service, "the service to call (with --discovery, instead of ENDPOINT)")
+      ->type_name("NAME");
+  app->add_option("--discovery", line->discovery, "where its instances are registered")->type_name("etcd://HOST:PORT");
+  app->add_option("--policy", line->policy, "how calls spread over instances (default round_robin)")
+      ->check(CLI::IsMember({"round_robin", "first_alive", "least_outstanding"}));
+  app->add_flag("--notify", line->notify, "sends without awaiting replies (see below)")->disable_flag_override();
+  app->add_option("--wait-delivered", line->wait_delivered, "with --notify, also waits for the answers")
+      ->check(seconds_check())
+      ->type_name("SECONDS");
+  app->footer("Calls FUNC and prints one JSON line per call: {\"result\": ...} or {\"error\": {\"name\", "
+              "\"message\"}}.\n"
+              "Forms: pseud call ENDPOINT FUNC [ARG...]\n"
+              "       pseud call ENDPOINT,ENDPOINT... FUNC [ARG...] [--policy POLICY]\n"
+              "       pseud call --service NAME --discovery etcd://HOST:PORT FUNC [ARG...] [--policy POLICY]\n"
+              "       pseud call ENDPOINT FUNC [ARG...] --notify [--repeat N] [--wait-delivered SECONDS]\n"
+              "--notify waits up to --timeout for the server, then prints {\"notified\", \"sent\", \"failed\", "
+              "\"unsent\"[, \"delivered\"]};\nexit 2 when some never left.\n"
+              "An ARG that starts with '-' (and is not a number) goes after \"--\": pseud call EP echo -- -x");
+  return {app, &line->words, [line] { return run_call(*line); }};
+}
+
+Command add_inspect(CLI::App& tool) {
+  auto line = std::make_shared<InspectLine>();
+  CLI::App* app = tool.add_subcommand("inspect", "Lists the functions a server lets this caller see");
+  app->footer("Prints one JSON line per function the server lets this caller see, with \"signature\", "
+              "its parameters as one line.");
+  add_words(*app, line->words, {{"ENDPOINT", "where the server listens"}});
+  line->target.add_to(*app);
+  return {app, &line->words, [line] { return run_inspect(*line); }};
 }
 
 }  // namespace pseud::cli

@@ -8,7 +8,7 @@
 
 #include <msgpack.hpp>
 
-#include "cli/command_line.hpp"
+#include "cli/usage.hpp"
 #include "cli/output.hpp"
 #include "pseud/call.hpp"
 #include "pseud/values.hpp"

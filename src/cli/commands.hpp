@@ -1,21 +1,25 @@
 #pragma once
-// The pseud tool's subcommands. Each returns the process exit status.
+// The pseud tool's subcommands. Each add_*() declares one on the tool's
+// command line (CLI11) and returns how to run it; running returns the
+// process exit status.
 
-#include <string>
-#include <vector>
+#include <CLI/CLI.hpp>
+
+#include "cli/command_options.hpp"
 
 namespace pseud::cli {
 
-int run_call(const std::vector<std::string>& words);
-int run_serve(const std::vector<std::string>& words);
-int run_inspect(const std::vector<std::string>& words);
-int run_keygen(const std::vector<std::string>& words);
-int run_discover(const std::vector<std::string>& words);
-int run_health(const std::vector<std::string>& words);
-int run_emit(const std::vector<std::string>& words);
-int run_subscribe(const std::vector<std::string>& words);
-int run_relay(const std::vector<std::string>& words);
-int run_plugin(const std::vector<std::string>& words);
+Command add_call(CLI::App& tool);
+Command add_inspect(CLI::App& tool);
+Command add_stats(CLI::App& tool);
+Command add_serve(CLI::App& tool);
+Command add_health(CLI::App& tool);
+Command add_discover(CLI::App& tool);
+Command add_emit(CLI::App& tool);
+Command add_subscribe(CLI::App& tool);
+Command add_relay(CLI::App& tool);
+Command add_plugin(CLI::App& tool);
+Command add_keygen(CLI::App& tool);
 
 /// Blocks SIGINT and SIGTERM in this thread (and the threads it starts), so
 /// wait_for_signal() can take them. Call before any peer exists.

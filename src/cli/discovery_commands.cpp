@@ -25,15 +25,17 @@ std::string record_line(const InstanceRecord& record) {
          ", \"pid\": " + std::to_string(record.pid) + ", \"started\": " + json_text(record.started) + "}";
 }
 
-}  // namespace
+// `pseud discover`'s command line.
+struct DiscoverLine {
+  std::vector<std::string> words;  // ADDRESS [SERVICE]
+};
 
-int run_discover(const std::vector<std::string>& words) {
-  const CommandLine line(words, {});
-  const auto& words_left = line.positionals();
-  if (words_left.empty() || words_left.size() > 2) throw UsageProblem("usage: pseud discover etcd://HOST:PORT [SERVICE]");
-  const auto discovery = make_discovery(words_left[0]);
+int run_discover(const DiscoverLine& line) {
+  const auto& words = line.words;
+  if (words.empty() || words.size() > 2) throw UsageProblem("usage: pseud discover etcd://HOST:PORT [SERVICE]");
+  const auto discovery = make_discovery(words[0]);
   try {
-    const auto records = words_left.size() == 2 ? discovery->lookup(words_left[1]) : discovery->lookup_all();
+    const auto records = words.size() == 2 ? discovery->lookup(words[1]) : discovery->lookup_all();
     for (const InstanceRecord& record : records) print_line(record_line(record));
     return Exit::ok;
   } catch (const UsageError&) {
@@ -44,24 +46,47 @@ int run_discover(const std::vector<std::string>& words) {
   }
 }
 
-int run_health(const std::vector<std::string>& words) {
-  std::vector<std::string> flags = security_flags;
-  flags.insert(flags.end(), {"server-name", "timeout", "identity"});
-  const CommandLine line(words, flags);
-  if (line.positionals().empty() || line.positionals().size() > 2) {
+// `pseud health`'s command line.
+struct HealthLine {
+  std::vector<std::string> words;  // ENDPOINT [SERVICE]
+  TargetFlags target;
+};
+
+int run_health(const HealthLine& line) {
+  if (line.words.empty() || line.words.size() > 2) {
     throw UsageProblem("usage: pseud health ENDPOINT [SERVICE] [--server-name NAME]");
   }
-  Client client(line.get_or("server-name", "server"), client_options(line));
-  client.connect(line.positionals()[0]);
-  const std::string service = line.positionals().size() == 2 ? line.positionals()[1] : std::string();
+  Client client(line.target.server_name, line.target.client.peer_options());
+  client.connect(line.words[0]);
+  const std::string service = line.words.size() == 2 ? line.words[1] : std::string();
   try {
-    const auto status = client.call<std::string>(health_function, service, timeout_option(line));
+    const auto status = client.call<std::string>(health_function, service, call_timeout(line.target.timeout));
     print_line("{\"status\": " + json_text(status) + "}");
     return status == health_serving ? Exit::ok : Exit::remote_error;
   } catch (...) {
     print_line(error_line(std::current_exception()));
     return exit_status_of(std::current_exception());
   }
+}
+
+}  // namespace
+
+Command add_discover(CLI::App& tool) {
+  auto line = std::make_shared<DiscoverLine>();
+  CLI::App* app = tool.add_subcommand("discover", "Lists the live instances of a service");
+  app->footer("Prints one JSON line per live instance of SERVICE (of every service without SERVICE).");
+  add_words(*app, line->words, {{"ADDRESS", "the discovery service, etcd://HOST:PORT"}, {"SERVICE", "a service name"}});
+  return {app, &line->words, [line] { return run_discover(*line); }};
+}
+
+Command add_health(CLI::App& tool) {
+  auto line = std::make_shared<HealthLine>();
+  CLI::App* app = tool.add_subcommand("health", "Asks a server whether it is serving (exit 0 only then)");
+  app->footer("Prints what the server's pseud.health answers: {\"status\": \"SERVING\"} (exit 0) or "
+              "\"NOT_SERVING\" (exit 1).");
+  add_words(*app, line->words, {{"ENDPOINT", "where the server listens"}, {"SERVICE", "a service it registered"}});
+  line->target.add_to(*app);
+  return {app, &line->words, [line] { return run_health(*line); }};
 }
 
 }  // namespace pseud::cli

@@ -1,3 +1,9 @@
+// The pseud tool's JSON <-> msgpack codec (the contract is in json.hpp).
+// nlohmann-json does the JSON: its SAX parser reads the text (grammar,
+// escapes, UTF-8, numbers) and its serializer writes it. This file adds the
+// codec's own rules: tagged forms, duplicate keys, the depth limit counted in
+// msgpack, float64 kept float64, and byte offsets in every error.
+
 #include "cli/json.hpp"
 
 #include <algorithm>
@@ -12,6 +18,10 @@
 #include <set>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wire/msgpack_scan.hpp"
 
 namespace pseud::cli {
 
@@ -33,69 +43,6 @@ bool is_tag(std::string_view key) noexcept { return key == tag_bytes || key == t
 // msgpack counts elements and bytes in 32 bits.
 constexpr std::size_t max_msgpack_count = std::numeric_limits<std::uint32_t>::max();
 
-// --- UTF-8 -------------------------------------------------------------------
-
-/// Length of the well-formed UTF-8 sequence at text[pos] (1 to 4), or 0 when
-/// there is none: no overlong forms, no surrogates, nothing above U+10FFFF.
-std::size_t utf8_sequence(std::string_view text, std::size_t pos) noexcept {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[pos + i]); };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // range of the second byte
-  unsigned char high = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3;
-    if (lead == 0xe0) low = 0xa0;   // overlong below U+0800
-    if (lead == 0xed) high = 0x9f;  // UTF-16 surrogates
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4;
-    if (lead == 0xf0) low = 0x90;   // overlong below U+10000
-    if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (text.size() - pos < length) return 0;
-  if (byte(1) < low || byte(1) > high) return 0;
-  for (std::size_t i = 2; i < length; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
-  }
-  return length;
-}
-
-/// Offset of the first byte that is not part of valid UTF-8, or npos.
-std::size_t invalid_utf8_at(std::string_view text) noexcept {
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t length = utf8_sequence(text, pos);
-    if (length == 0) return pos;
-    pos += length;
-  }
-  return std::string_view::npos;
-}
-
-void append_utf8(std::string& out, char32_t code_point) {
-  if (code_point < 0x80) {
-    out += static_cast<char>(code_point);
-  } else if (code_point < 0x800) {
-    out += static_cast<char>(0xc0 | (code_point >> 6));
-    out += static_cast<char>(0x80 | (code_point & 0x3f));
-  } else if (code_point < 0x10000) {
-    out += static_cast<char>(0xe0 | (code_point >> 12));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code_point & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (code_point >> 18));
-    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code_point & 0x3f));
-  }
-}
-
-// --- hex ---------------------------------------------------------------------
-
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -103,23 +50,18 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-void append_hex(std::string& out, std::string_view bytes) {
+std::string hex_of(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
   for (const char c : bytes) {
     out += digits[static_cast<unsigned char>(c) >> 4];
     out += digits[static_cast<unsigned char>(c) & 0x0f];
   }
-}
-
-/// How an error message names the byte it stopped at.
-std::string describe_byte(std::string_view text, std::size_t pos) {
-  if (pos >= text.size()) return "the end of the text";
-  const auto byte = static_cast<unsigned char>(text[pos]);
-  if (byte >= 0x20 && byte < 0x7f) return std::string{'\'', text[pos], '\''};
-  std::string out = "byte 0x";
-  append_hex(out, text.substr(pos, 1));
   return out;
 }
+
+std::string json_quoted(std::string_view text) { return nlohmann::json(std::string(text)).dump(); }
 
 // --- the parsed value --------------------------------------------------------
 
@@ -133,8 +75,8 @@ struct Node {
   std::uint64_t positive = 0;  // Kind::positive
   double float64 = 0;
   std::int8_t ext_type = 0;
-  std::string bytes;           // str, bin and ext payloads
-  std::vector<Node> items;     // array elements; map keys and values, alternating
+  std::string bytes{};         // str, bin and ext payloads
+  std::vector<Node> items{};   // array elements; map keys and values, alternating
 };
 
 bool is_container(const Node& node) noexcept {
@@ -153,7 +95,7 @@ void pack_float64(msgpack::packer<msgpack::sbuffer>& out, double value) {
 }
 
 void pack(const Node& node, msgpack::packer<msgpack::sbuffer>& out) {
-  // Recursion is bounded: the parser refuses more than max_json_depth levels.
+  // Recursion is bounded: the reader refuses more than max_json_depth levels.
   const auto size = static_cast<std::uint32_t>(node.kind == Node::Kind::map ? node.items.size() / 2
                                                : is_container(node)       ? node.items.size()
                                                                           : node.bytes.size());
@@ -183,28 +125,162 @@ void pack(const Node& node, msgpack::packer<msgpack::sbuffer>& out) {
   }
 }
 
-// --- the parser --------------------------------------------------------------
+// --- where tokens are --------------------------------------------------------
 
-/// Parses a JSON text without recursion: open arrays and objects are frames
-/// on an explicit stack, and a completed value climbs into its parent.
-class Parser {
+/// nlohmann's SAX events carry no offsets. Between two tokens that raise
+/// events the text holds only whitespace and at most one ',' or ':' (which
+/// raise none), so each token is found by stepping over those from the end
+/// of the one before, and its end follows from its first byte.
+class Locator {
  public:
-  explicit Parser(std::string_view text) noexcept : text_(text) {}
+  explicit Locator(std::string_view text) noexcept : text_(text) {}
 
-  Node document() {
-    while (true) {
-      skip_whitespace();
-      std::optional<Node> done = start_value();
-      while (done) {
-        if (stack_.empty()) {
-          skip_whitespace();
-          if (pos_ != text_.size()) expected("the end of the text");
-          return std::move(*done);
+  /// Start of the token of the next event; moves past that token.
+  std::size_t next() noexcept {
+    std::size_t at = skip_space(end_);
+    if (at < text_.size() && (text_[at] == ',' || text_[at] == ':')) at = skip_space(at + 1);
+    end_ = token_end(at);
+    return at;
+  }
+
+  /// Start of the token nlohmann refused after reading `read` bytes (it had
+  /// read the whole token): a ',' or ':' it accepted before it is skipped.
+  [[nodiscard]] std::size_t refused_token(std::size_t read) const noexcept {
+    std::size_t at = skip_space(end_);
+    if (at < text_.size() && (text_[at] == ',' || text_[at] == ':') && at + 1 < read) at = skip_space(at + 1);
+    return at;
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t end_ = 0;  // end of the last located token
+
+  [[nodiscard]] bool at_digit(std::size_t at) const noexcept {
+    return at < text_.size() && text_[at] >= '0' && text_[at] <= '9';
+  }
+
+  [[nodiscard]] std::size_t skip_space(std::size_t at) const noexcept {
+    while (at < text_.size() && (text_[at] == ' ' || text_[at] == '\t' || text_[at] == '\n' || text_[at] == '\r')) ++at;
+    return at;
+  }
+
+  [[nodiscard]] std::size_t skip_digits(std::size_t at) const noexcept {
+    while (at_digit(at)) ++at;
+    return at;
+  }
+
+  // The token starting at `at` is one nlohmann accepted: its end is certain.
+  [[nodiscard]] std::size_t token_end(std::size_t at) const noexcept {
+    if (at >= text_.size()) return at;
+    switch (text_[at]) {
+      case '"':
+        for (std::size_t i = at + 1; i < text_.size(); ++i) {
+          if (text_[i] == '\\') {
+            ++i;
+          } else if (text_[i] == '"') {
+            return i + 1;
+          }
         }
-        done = attach(std::move(*done));
-      }
+        return text_.size();
+      case 't':
+      case 'n': return at + 4;
+      case 'f': return at + 5;
+      case '-':
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7':
+      case '8':
+      case '9': return number_end(at);
+      default: return at + 1;  // [ ] { }
     }
   }
+
+  // Longest match of the number grammar, as the lexer reads it ("007" is three numbers).
+  [[nodiscard]] std::size_t number_end(std::size_t at) const noexcept {
+    if (text_[at] == '-') ++at;
+    at = at < text_.size() && text_[at] == '0' ? at + 1 : skip_digits(at);
+    if (at < text_.size() && text_[at] == '.') at = skip_digits(at + 1);
+    if (at < text_.size() && (text_[at] == 'e' || text_[at] == 'E')) {
+      ++at;
+      if (at < text_.size() && (text_[at] == '+' || text_[at] == '-')) ++at;
+      at = skip_digits(at);
+    }
+    return at;
+  }
+};
+
+// --- nlohmann's errors -------------------------------------------------------
+
+/// nlohmann's message without its "[json.exception...] parse error at line
+/// L, column C: " prefix (the offset replaces it), and with what it quotes
+/// as "last read" cut to its last bytes (that is where the problem is; the
+/// token may be a megabyte long) and made valid UTF-8.
+std::string problem_of(const nlohmann::detail::exception& error, const std::string& last_read) {
+  std::string message = error.what();
+  const auto column = message.find("column ");
+  if (const auto colon = message.find(": ", column); column != std::string::npos && colon != std::string::npos) {
+    message.erase(0, colon + 2);
+  }
+  constexpr std::size_t kept = 24;
+  const std::string quote = "last read: '" + last_read + "'";
+  if (const auto at = message.find(quote); at != std::string::npos && last_read.size() > kept) {
+    std::size_t from = last_read.size() - kept;
+    while (from < last_read.size() && (static_cast<unsigned char>(last_read[from]) & 0xc0) == 0x80) ++from;
+    message.replace(at, quote.size(), "last read: '..." + last_read.substr(from) + "'");
+  }
+  return wire::replace_invalid_utf8(message);
+}
+
+// --- the reader --------------------------------------------------------------
+
+/// Builds the Node of a JSON text from nlohmann's SAX events, refusing what
+/// the codec's rules refuse as soon as it sees it (by throwing JsonError), so
+/// 1 MB of '[' stops at the 65th. nlohmann's parser keeps its own state on
+/// the heap, one bit per open container: it never recurses.
+class Reader {
+ public:
+  explicit Reader(std::string_view text) noexcept : text_(text), locator_(text) {}
+
+  Node document() {
+    // nlohmann skips a UTF-8 byte order mark, and ends the text at a NUL
+    // byte (for C strings): RFC 8259 JSON has neither.
+    if (text_.starts_with("\xef\xbb\xbf")) throw SyntaxError(0, "a byte order mark (the text must start with its value)");
+    if (const auto nul = text_.find('\0'); nul != std::string_view::npos) {
+      throw SyntaxError(nul, "a NUL byte (JSON text has none; in a string it is written \\u0000)");
+    }
+    nlohmann::json::sax_parse(text_, this, nlohmann::json::input_format_t::json, /*strict=*/true,
+                              /*ignore_comments=*/false);
+    return std::move(*document_);
+  }
+
+  // The SAX interface (nlohmann::json_sax). Each event locates its token.
+  bool null() { return scalar(Node{}); }
+  bool boolean(bool value) { return scalar(Node{.kind = Node::Kind::boolean, .boolean = value}); }
+  bool number_integer(std::int64_t value) {  // "-0" comes here as 0: the integer 0
+    return scalar(value < 0 ? Node{.kind = Node::Kind::negative, .negative = value}
+                            : Node{.kind = Node::Kind::positive, .positive = static_cast<std::uint64_t>(value)});
+  }
+  bool number_unsigned(std::uint64_t value) { return scalar(Node{.kind = Node::Kind::positive, .positive = value}); }
+  bool number_float(double value, const std::string&) {  // finite: nlohmann refuses 1e400 (error 406)
+    return scalar(Node{.kind = Node::Kind::float64, .float64 = value});
+  }
+  bool string(std::string& value) {
+    const std::size_t at = locator_.next();
+    if (value.size() > max_msgpack_count) throw JsonError(at, "string longer than msgpack can hold");
+    return attach(Node{.kind = Node::Kind::str, .offset = at, .bytes = std::move(value)});
+  }
+  bool binary(nlohmann::json::binary_t&) { return false; }  // never raised for JSON text
+  bool start_object(std::size_t) { return open(Node::Kind::map); }
+  bool start_array(std::size_t) { return open(Node::Kind::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(std::string& name);
+  bool parse_error(std::size_t read, const std::string& last_read, const nlohmann::detail::exception& error);
 
  private:
   // Arrays inside {"$map": [[k, v], ...]} are the tagged form's wrappers:
@@ -219,91 +295,36 @@ class Parser {
   };
 
   std::string_view text_;
-  std::size_t pos_ = 0;
+  Locator locator_;
   std::vector<Frame> stack_;
+  std::optional<Node> document_;
 
-  [[noreturn]] void expected(std::string_view what) const {
-    throw SyntaxError(pos_, "expected " + std::string(what) + ", found " + describe_byte(text_, pos_));
+  [[noreturn]] static void too_deep(std::size_t at) {
+    throw JsonError(at, "arrays and maps nested deeper than " + std::to_string(max_json_depth) + " levels");
   }
 
-  [[noreturn]] static void refuse(std::size_t at, const std::string& problem) { throw JsonError(at, problem); }
-
-  [[nodiscard]] bool at(char c) const noexcept { return pos_ < text_.size() && text_[pos_] == c; }
-
-  [[nodiscard]] bool at_digit() const noexcept {
-    return pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9';
+  bool scalar(Node node) {
+    node.offset = locator_.next();
+    return attach(std::move(node));
   }
 
-  void skip_whitespace() noexcept {
-    while (at(' ') || at('\t') || at('\n') || at('\r')) ++pos_;
+  /// Adds a completed value to the innermost container, or makes it the document.
+  bool attach(Node value) {
+    if (stack_.empty()) {
+      document_ = std::move(value);
+      return true;
+    }
+    Node& container = stack_.back().node;
+    const std::size_t count = container.kind == Node::Kind::array ? container.items.size() : container.items.size() / 2;
+    if (count >= max_msgpack_count) throw JsonError(value.offset, "more elements than msgpack can count");
+    container.items.push_back(std::move(value));
+    return true;
   }
 
-  /// Reads a scalar, or opens a container. Returns the completed value, or
-  /// nothing when a container was opened and its first element follows.
-  std::optional<Node> start_value() {
-    if (at('[')) {
-      open(Node::Kind::array);
-      skip_whitespace();
-      if (!at(']')) return std::nullopt;
-      ++pos_;
-      return close();
-    }
-    if (at('{')) {
-      open(Node::Kind::map);
-      skip_whitespace();
-      if (!at('}')) {
-        key();
-        return std::nullopt;
-      }
-      ++pos_;
-      return close();
-    }
-    Node node;
-    node.offset = pos_;
-    if (at('"')) {
-      node.kind = Node::Kind::str;
-      node.bytes = string();
-    } else if (at('-') || at_digit()) {
-      number(node);
-    } else if (literal("true")) {
-      node.kind = Node::Kind::boolean;
-      node.boolean = true;
-    } else if (literal("false")) {
-      node.kind = Node::Kind::boolean;
-    } else if (!literal("null")) {
-      expected("a value");
-    }
-    return node;
-  }
-
-  /// Adds a completed value to the innermost container, then reads what
-  /// follows it there. Returns the container when that closed it.
-  std::optional<Node> attach(Node value) {
-    Frame& frame = stack_.back();
-    const bool is_array = frame.node.kind == Node::Kind::array;
-    const std::size_t count = is_array ? frame.node.items.size() : frame.node.items.size() / 2;
-    if (count >= max_msgpack_count) refuse(value.offset, "more elements than msgpack can count");
-    frame.node.items.push_back(std::move(value));
-    skip_whitespace();
-    if (at(',')) {
-      ++pos_;
-      if (!is_array) {
-        skip_whitespace();
-        key();
-      }
-      return std::nullopt;
-    }
-    if (at(is_array ? ']' : '}')) {
-      ++pos_;
-      return close();
-    }
-    expected(is_array ? "',' or ']'" : "',' or '}'");
-  }
-
-  void open(Node::Kind kind) {
+  bool open(Node::Kind kind) {
     Frame frame;
     frame.node.kind = kind;
-    frame.node.offset = pos_;
+    frame.node.offset = locator_.next();
     frame.depth = 1;
     if (!stack_.empty()) {
       const Frame& parent = stack_.back();
@@ -320,18 +341,13 @@ class Parser {
     // and the wrappers of a "$map" are checked with their map: close()
     // decides once the object is read.
     const bool decided_at_close = kind == Node::Kind::map || frame.role != Role::plain;
-    const std::size_t limit = decided_at_close ? max_json_depth + 1 : max_json_depth;
-    if (frame.depth > limit) too_deep(pos_);
-    ++pos_;
+    if (frame.depth > (decided_at_close ? max_json_depth + 1 : max_json_depth)) too_deep(frame.node.offset);
     stack_.push_back(std::move(frame));
+    return true;
   }
 
-  [[noreturn]] static void too_deep(std::size_t at) {
-    refuse(at, "arrays and maps nested deeper than " + std::to_string(max_json_depth) + " levels");
-  }
-
-  /// Closes the innermost container (its bracket is consumed) and returns it.
-  Node close() {
+  bool close() {
+    locator_.next();
     Frame frame = std::move(stack_.back());
     stack_.pop_back();
     Node node = std::move(frame.node);
@@ -339,322 +355,137 @@ class Parser {
       node = tagged(std::move(node));
     }
     if (frame.role == Role::plain && is_container(node) && frame.depth > max_json_depth) too_deep(node.offset);
-    return node;
+    return attach(std::move(node));
   }
 
-  /// Reads an object key and its ':'; the value follows.
-  void key() {
-    if (!at('"')) expected("a string key");
-    Node key;
-    key.kind = Node::Kind::str;
-    key.offset = pos_;
-    key.bytes = string();
-    Frame& frame = stack_.back();
-    if (!frame.keys.insert(key.bytes).second) {
-      refuse(key.offset, "duplicate key " + quoted(key.bytes) + " (a map with repeated keys is written as \"$map\")");
-    }
-    frame.node.items.push_back(std::move(key));
-    skip_whitespace();
-    if (!at(':')) expected("':'");
-    ++pos_;
-  }
-
-  bool literal(std::string_view word) noexcept {
-    if (text_.substr(pos_, word.size()) != word) return false;
-    pos_ += word.size();
-    return true;
-  }
-
-  /// Reads a string from its opening quote; returns its UTF-8 bytes.
-  std::string string() {
-    const std::size_t start = pos_;
-    ++pos_;
-    std::string out;
-    while (true) {
-      if (pos_ == text_.size()) expected("'\"' to end the string");
-      const char c = text_[pos_];
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"') break;
-      if (c == '\\') {
-        escape(out);
-      } else if (byte < 0x20) {
-        throw SyntaxError(pos_, "control character in a string (write it as an escape such as \\n or \\u001f)");
-      } else {
-        const std::size_t length = utf8_sequence(text_, pos_);
-        if (length == 0) throw SyntaxError(pos_, "invalid UTF-8 in a string");
-        out.append(text_.substr(pos_, length));
-        pos_ += length;
-      }
-    }
-    ++pos_;
-    if (out.size() > max_msgpack_count) refuse(start, "string longer than msgpack can hold");
-    return out;
-  }
-
-  /// Reads one escape sequence from its backslash.
-  void escape(std::string& out) {
-    const std::size_t start = pos_;
-    ++pos_;
-    if (pos_ == text_.size()) expected("an escape after '\\'");
-    const char c = text_[pos_++];
-    switch (c) {
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case '/': out += '/'; return;
-      case 'b': out += '\b'; return;
-      case 'f': out += '\f'; return;
-      case 'n': out += '\n'; return;
-      case 'r': out += '\r'; return;
-      case 't': out += '\t'; return;
-      case 'u': break;
-      default:
-        --pos_;
-        expected("an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX");
-    }
-    static constexpr std::string_view lone_high =
-        "lone UTF-16 high surrogate (a \\uD800-\\uDBFF escape must be followed by a \\uDC00-\\uDFFF one)";
-    char32_t unit = hex4();
-    if (unit >= 0xdc00 && unit <= 0xdfff) {
-      refuse(start, "lone UTF-16 low surrogate (a \\uDC00-\\uDFFF escape must follow a \\uD800-\\uDBFF one)");
-    }
-    if (unit >= 0xd800 && unit <= 0xdbff) {
-      if (!literal("\\u")) refuse(start, std::string(lone_high));
-      const char32_t low = hex4();
-      if (low < 0xdc00 || low > 0xdfff) refuse(start, std::string(lone_high));
-      unit = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
-    }
-    append_utf8(out, unit);
-  }
-
-  /// Reads the four hex digits of a \u escape.
-  char32_t hex4() {
-    char32_t unit = 0;
-    for (int i = 0; i < 4; ++i) {
-      const int digit = pos_ < text_.size() ? hex_value(text_[pos_]) : -1;
-      if (digit < 0) expected("four hex digits after \\u");
-      unit = unit * 16 + static_cast<char32_t>(digit);
-      ++pos_;
-    }
-    return unit;
-  }
-
-  void digits() noexcept {
-    while (at_digit()) ++pos_;
-  }
-
-  /// Reads a number: an integer when it has neither fraction nor exponent
-  /// and fits 64 bits, float64 otherwise.
-  void number(Node& node) {
-    const std::size_t start = pos_;
-    if (at('-')) ++pos_;
-    if (!at_digit()) expected("a digit");
-    if (at('0')) {
-      ++pos_;
-      if (at_digit()) throw SyntaxError(pos_ - 1, "leading zeros are not allowed in a number");
-    } else {
-      digits();
-    }
-    const std::size_t integer_end = pos_;
-    if (at('.')) {
-      ++pos_;
-      if (!at_digit()) expected("a digit after '.'");
-      digits();
-    }
-    const std::size_t exponent_at = pos_;
-    if (at('e') || at('E')) {
-      ++pos_;
-      if (at('+') || at('-')) ++pos_;
-      if (!at_digit()) expected("a digit in the exponent");
-      digits();
-    }
-    const char* first = text_.data() + start;
-    const char* last = text_.data() + pos_;
-    if (pos_ == integer_end) {
-      if (text_[start] == '-') {
-        std::int64_t value = 0;
-        if (std::from_chars(first, last, value).ec == std::errc{}) {
-          node.kind = value < 0 ? Node::Kind::negative : Node::Kind::positive;  // "-0" is 0
-          node.negative = value;
-          return;
-        }
-      } else {
-        std::uint64_t value = 0;
-        if (std::from_chars(first, last, value).ec == std::errc{}) {
-          node.kind = Node::Kind::positive;
-          node.positive = value;
-          return;
-        }
-      }
-    }
-    node.kind = Node::Kind::float64;
-    if (std::from_chars(first, last, node.float64).ec == std::errc::result_out_of_range) {
-      if (!underflows(start, integer_end, exponent_at)) refuse(start, "number beyond the range of float64");
-      node.float64 = text_[start] == '-' ? -0.0 : 0.0;
-    }
-  }
-
-  /// Whether a number out of float64's range is tiny rather than huge: the
-  /// decimal exponent of its leading significant digit is negative.
-  /// `exponent_at` is where its exponent starts ('e'), or its end.
-  [[nodiscard]] bool underflows(std::size_t start, std::size_t integer_end, std::size_t exponent_at) const {
-    std::int64_t exponent = 0;
-    if (exponent_at < pos_) {
-      std::size_t i = exponent_at + 1;
-      const bool negative_exponent = text_[i] == '-';
-      if (text_[i] == '+' || text_[i] == '-') ++i;
-      // Saturated: only the sign of the sum below matters.
-      for (; i < pos_; ++i) exponent = std::min<std::int64_t>(exponent * 10 + (text_[i] - '0'), 1'000'000'000);
-      if (negative_exponent) exponent = -exponent;
-    }
-    const std::size_t digits_start = text_[start] == '-' ? start + 1 : start;
-    std::int64_t lead = 0;
-    if (text_[digits_start] != '0') {
-      lead = static_cast<std::int64_t>(integer_end - digits_start) - 1;
-    } else {  // 0.000ddd: count the zeros after the point
-      lead = -1;
-      for (std::size_t j = integer_end + 1; j < exponent_at && text_[j] == '0'; ++j) --lead;
-    }
-    return lead + exponent < 0;
-  }
-
-  // --- tagged forms, checked when their object closes ---
-
-  static std::string quoted(std::string_view text);
-
-  /// Checks that `object` has exactly `keys` in this order.
-  static void require_keys(const Node& object, std::initializer_list<std::string_view> keys, std::string_view form) {
-    const auto refuse_form = [&](std::size_t at) {
-      refuse(at, "an object whose first key is " + quoted(object.items[0].bytes) + " must be exactly " +
-                     std::string(form));
-    };
-    std::size_t i = 0;
-    for (const std::string_view key : keys) {
-      if (object.items.size() <= 2 * i) refuse_form(object.offset);
-      if (object.items[2 * i].bytes != key) refuse_form(object.items[2 * i].offset);
-      ++i;
-    }
-    if (object.items.size() > 2 * i) refuse_form(object.items[2 * i].offset);
-  }
-
-  /// The bytes spelled by a hex string value.
-  static std::string hex_bytes(const Node& value, std::string_view key) {
-    if (value.kind != Node::Kind::str) refuse(value.offset, quoted(key) + " takes a string of hex digits");
-    const std::string& hex = value.bytes;
-    if (hex.size() % 2 != 0) refuse(value.offset, quoted(key) + " takes an even number of hex digits");
-    std::string bytes;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-      const int high = hex_value(hex[i]);
-      const int low = hex_value(hex[i + 1]);
-      if (high < 0 || low < 0) refuse(value.offset, quoted(key) + " takes hex digits only (0-9, a-f, A-F)");
-      bytes += static_cast<char>(high * 16 + low);
-    }
-    return bytes;
-  }
-
-  /// Resolves an object whose first key is a tag into the value it spells.
-  static Node tagged(Node object) {
-    const std::string& tag = object.items[0].bytes;
-    Node node;
-    node.offset = object.offset;
-    if (tag == tag_bytes) {
-      require_keys(object, {tag_bytes}, "{\"$bytes\": \"HEX\"}");
-      node.kind = Node::Kind::bin;
-      node.bytes = hex_bytes(object.items[1], tag_bytes);
-    } else if (tag == tag_ext) {
-      require_keys(object, {tag_ext, "hex"}, "{\"$ext\": TYPE, \"hex\": \"HEX\"}");
-      const Node& type = object.items[1];
-      const bool fits = (type.kind == Node::Kind::negative && type.negative >= -128) ||
-                        (type.kind == Node::Kind::positive && type.positive <= 127);
-      if (!fits) refuse(type.offset, "\"$ext\" takes an integer type from -128 to 127");
-      node.kind = Node::Kind::ext;
-      const std::int64_t code = type.kind == Node::Kind::negative ? type.negative
-                                                                  : static_cast<std::int64_t>(type.positive);
-      node.ext_type = static_cast<std::int8_t>(code);
-      node.bytes = hex_bytes(object.items[3], "hex");
-    } else {
-      require_keys(object, {tag_map}, "{\"$map\": [[KEY, VALUE], ...]}");
-      Node& entries = object.items[1];
-      if (entries.kind != Node::Kind::array) refuse(entries.offset, "\"$map\" takes an array of [key, value] pairs");
-      node.kind = Node::Kind::map;
-      for (Node& entry : entries.items) {
-        if (entry.kind != Node::Kind::array || entry.items.size() != 2) {
-          refuse(entry.offset, "a \"$map\" entry must be a [key, value] array");
-        }
-        node.items.push_back(std::move(entry.items[0]));
-        node.items.push_back(std::move(entry.items[1]));
-      }
-    }
-    return node;
-  }
+  static void require_keys(const Node& object, std::initializer_list<std::string_view> keys, std::string_view form);
+  static std::string hex_bytes(const Node& value, std::string_view key);
+  static Node tagged(Node object);
 };
 
-// --- output ------------------------------------------------------------------
+bool Reader::key(std::string& name) {
+  const std::size_t at = locator_.next();
+  Frame& frame = stack_.back();
+  if (!frame.keys.insert(name).second) {
+    throw JsonError(at, "duplicate key " + json_quoted(name) + " (a map with repeated keys is written as \"$map\")");
+  }
+  frame.node.items.push_back(Node{.kind = Node::Kind::str, .offset = at, .bytes = std::move(name)});
+  return true;
+}
 
-void render_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          append_hex(out, std::string_view{&c, 1});
-        } else {
-          out += c;
-        }
+bool Reader::parse_error(std::size_t read, const std::string& last_read, const nlohmann::detail::exception& error) {
+  constexpr int number_overflow = 406;  // out_of_range.406: a float beyond float64, such as 1e400
+  if (error.id == number_overflow) throw JsonError(locator_.next(), "number beyond the range of float64");
+  std::string problem = problem_of(error, last_read);
+  // A token the lexer could not read is quoted as "last read", and the
+  // problem is at the last byte read (counted from 1, the end counting as
+  // one); a token it read but the grammar refused starts after the last event.
+  const bool unreadable = std::string(error.what()).find("; last read: '") != std::string::npos;
+  const std::size_t at = unreadable ? std::min(read, text_.size() + 1) - 1 : locator_.refused_token(read);
+  // "01" reads as the numbers 0 and 1 (the lexer stops a number after a leading 0).
+  if (!unreadable && at > 0 && at < text_.size() && text_[at - 1] == '0' && text_[at] >= '0' && text_[at] <= '9') {
+    problem += " (a number cannot start with 0 and go on with digits)";
+  }
+  // \uD800 alone is JSON by the grammar, yet no UTF-8 text: a rule of this codec.
+  if (problem.find("surrogate U+") != std::string::npos) throw JsonError(at, problem);
+  throw SyntaxError(at, problem);
+}
+
+// --- tagged forms, checked when their object closes ---
+
+/// Checks that `object` has exactly `keys` in this order.
+void Reader::require_keys(const Node& object, std::initializer_list<std::string_view> keys, std::string_view form) {
+  const auto refuse_form = [&](std::size_t at) {
+    throw JsonError(at, "an object whose first key is " + json_quoted(object.items[0].bytes) + " must be exactly " +
+                            std::string(form));
+  };
+  std::size_t i = 0;
+  for (const std::string_view key : keys) {
+    if (object.items.size() <= 2 * i) refuse_form(object.offset);
+    if (object.items[2 * i].bytes != key) refuse_form(object.items[2 * i].offset);
+    ++i;
+  }
+  if (object.items.size() > 2 * i) refuse_form(object.items[2 * i].offset);
+}
+
+/// The bytes spelled by a hex string value.
+std::string Reader::hex_bytes(const Node& value, std::string_view key) {
+  if (value.kind != Node::Kind::str) throw JsonError(value.offset, json_quoted(key) + " takes a string of hex digits");
+  const std::string& hex = value.bytes;
+  if (hex.size() % 2 != 0) throw JsonError(value.offset, json_quoted(key) + " takes an even number of hex digits");
+  std::string bytes;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_value(hex[i]);
+    const int low = hex_value(hex[i + 1]);
+    if (high < 0 || low < 0) throw JsonError(value.offset, json_quoted(key) + " takes hex digits only (0-9, a-f, A-F)");
+    bytes += static_cast<char>(high * 16 + low);
+  }
+  return bytes;
+}
+
+/// Resolves an object whose first key is a tag into the value it spells.
+Node Reader::tagged(Node object) {
+  const std::string& tag = object.items[0].bytes;
+  Node node;
+  node.offset = object.offset;
+  if (tag == tag_bytes) {
+    require_keys(object, {tag_bytes}, "{\"$bytes\": \"HEX\"}");
+    node.kind = Node::Kind::bin;
+    node.bytes = hex_bytes(object.items[1], tag_bytes);
+  } else if (tag == tag_ext) {
+    require_keys(object, {tag_ext, "hex"}, "{\"$ext\": TYPE, \"hex\": \"HEX\"}");
+    const Node& type = object.items[1];
+    const bool fits = (type.kind == Node::Kind::negative && type.negative >= -128) ||
+                      (type.kind == Node::Kind::positive && type.positive <= 127);
+    if (!fits) throw JsonError(type.offset, "\"$ext\" takes an integer type from -128 to 127");
+    node.kind = Node::Kind::ext;
+    node.ext_type = static_cast<std::int8_t>(type.kind == Node::Kind::negative ? type.negative
+                                                                               : static_cast<std::int64_t>(type.positive));
+    node.bytes = hex_bytes(object.items[3], "hex");
+  } else {
+    require_keys(object, {tag_map}, "{\"$map\": [[KEY, VALUE], ...]}");
+    Node& entries = object.items[1];
+    if (entries.kind != Node::Kind::array) {
+      throw JsonError(entries.offset, "\"$map\" takes an array of [key, value] pairs");
+    }
+    node.kind = Node::Kind::map;
+    for (Node& entry : entries.items) {
+      if (entry.kind != Node::Kind::array || entry.items.size() != 2) {
+        throw JsonError(entry.offset, "a \"$map\" entry must be a [key, value] array");
+      }
+      node.items.push_back(std::move(entry.items[0]));
+      node.items.push_back(std::move(entry.items[1]));
     }
   }
-  out += '"';
+  return node;
 }
 
-std::string Parser::quoted(std::string_view text) {
-  std::string out;
-  render_string(out, text);
-  return out;
-}
+// --- the writer --------------------------------------------------------------
 
-void render_bytes(std::string& out, std::string_view bytes) {
-  out += "{\"$bytes\":\"";
-  append_hex(out, bytes);
-  out += "\"}";
-}
-
-/// A str when it is UTF-8, its bytes otherwise.
-void render_text(std::string& out, std::string_view text) {
-  if (invalid_utf8_at(text) == std::string_view::npos) {
-    render_string(out, text);
-  } else {
-    render_bytes(out, text);
-  }
-}
-
-template <class Number>
-void render_integer(std::string& out, Number value) {
-  std::array<char, 24> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  out.append(buffer.data(), result.ptr);
-}
-
-template <class Float>
-void render_float(std::string& out, Float value) {
-  if (!std::isfinite(value)) {
-    out += "null";
-    return;
-  }
-  std::array<char, 64> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  const std::string_view text(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
-  out += text;
-  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";  // keep it a float
-}
+// Keys stay in the order the map has them.
+using Json = nlohmann::ordered_json;
 
 std::string_view text_of(const msgpack::object& o) noexcept { return {o.via.str.ptr, o.via.str.size}; }
+
+/// {"tag": value}, in one step.
+Json tagged_form(std::string_view tag, Json value) {
+  Json form = Json::object();
+  form.get_ref<Json::object_t&>().emplace_back(std::string(tag), std::move(value));
+  return form;
+}
+
+Json bytes_form(std::string_view bytes) { return tagged_form(tag_bytes, hex_of(bytes)); }
+
+/// A float32 as the float64 nearest its shortest decimal form, so that it
+/// prints as that form (0.1f as 0.1, not 0.10000000149011612).
+double widened(float value) {
+  if (!std::isfinite(value)) return value;  // printed as null
+  std::array<char, 32> text{};
+  const auto written = std::to_chars(text.data(), text.data() + text.size(), value);
+  double wide = value;
+  std::from_chars(text.data(), written.ptr, wide);
+  return wide;
+}
 
 /// Whether a map can be written as a JSON object and read back the same.
 bool is_plain_object(const msgpack::object_map& map) {
@@ -663,7 +494,7 @@ bool is_plain_object(const msgpack::object_map& map) {
     const msgpack::object& key = map.ptr[i].key;
     if (key.type != msgpack::type::STR) return false;
     const std::string_view text = text_of(key);
-    if (invalid_utf8_at(text) != std::string_view::npos) return false;
+    if (!wire::valid_utf8(text)) return false;
     if (i == 0 && is_tag(text)) return false;
     if (!keys.insert(text).second) return false;
   }
@@ -671,60 +502,46 @@ bool is_plain_object(const msgpack::object_map& map) {
 }
 
 /// `depth` counts the arrays and maps around `o`.
-void render(std::string& out, const msgpack::object& o, std::size_t depth) {
+Json json_of(const msgpack::object& o, std::size_t depth) {
   const bool container = o.type == msgpack::type::ARRAY || o.type == msgpack::type::MAP;
   if (container && depth >= max_json_depth) {
     throw ConversionError("cannot render as JSON: arrays and maps nested deeper than " +
                           std::to_string(max_json_depth) + " levels");
   }
   switch (o.type) {
-    case msgpack::type::NIL: out += "null"; return;
-    case msgpack::type::BOOLEAN: out += o.via.boolean ? "true" : "false"; return;
-    case msgpack::type::POSITIVE_INTEGER: render_integer(out, o.via.u64); return;
-    case msgpack::type::NEGATIVE_INTEGER: render_integer(out, o.via.i64); return;
-    case msgpack::type::FLOAT32: render_float(out, static_cast<float>(o.via.f64)); return;
-    case msgpack::type::FLOAT64: render_float(out, o.via.f64); return;
-    case msgpack::type::STR: render_text(out, text_of(o)); return;
-    case msgpack::type::BIN: render_bytes(out, {o.via.bin.ptr, o.via.bin.size}); return;
-    case msgpack::type::EXT:
-      out += "{\"$ext\":";
-      render_integer(out, static_cast<int>(o.via.ext.type()));
-      out += ",\"hex\":\"";
-      append_hex(out, {o.via.ext.data(), o.via.ext.size});
-      out += "\"}";
-      return;
-    case msgpack::type::ARRAY:
-      out += '[';
-      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-        if (i > 0) out += ',';
-        render(out, o.via.array.ptr[i], depth + 1);
-      }
-      out += ']';
-      return;
+    case msgpack::type::NIL: return nullptr;
+    case msgpack::type::BOOLEAN: return o.via.boolean;
+    case msgpack::type::POSITIVE_INTEGER: return o.via.u64;
+    case msgpack::type::NEGATIVE_INTEGER: return o.via.i64;
+    case msgpack::type::FLOAT32: return widened(static_cast<float>(o.via.f64));
+    case msgpack::type::FLOAT64: return o.via.f64;  // dump() writes NaN and infinities as null
+    case msgpack::type::STR: return wire::valid_utf8(text_of(o)) ? Json(std::string(text_of(o))) : bytes_form(text_of(o));
+    case msgpack::type::BIN: return bytes_form({o.via.bin.ptr, o.via.bin.size});
+    case msgpack::type::EXT: {
+      Json form = tagged_form(tag_ext, static_cast<int>(o.via.ext.type()));
+      form.get_ref<Json::object_t&>().emplace_back("hex", hex_of({o.via.ext.data(), o.via.ext.size}));
+      return form;
+    }
+    case msgpack::type::ARRAY: {
+      Json array = Json::array();
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) array.push_back(json_of(o.via.array.ptr[i], depth + 1));
+      return array;
+    }
     case msgpack::type::MAP: {
       const msgpack::object_map& map = o.via.map;
       if (is_plain_object(map)) {
-        out += '{';
+        Json object = Json::object();
+        auto& members = object.get_ref<Json::object_t&>();  // keys known distinct: no lookup per key
         for (std::uint32_t i = 0; i < map.size; ++i) {
-          if (i > 0) out += ',';
-          render_string(out, text_of(map.ptr[i].key));
-          out += ':';
-          render(out, map.ptr[i].val, depth + 1);
+          members.emplace_back(std::string(text_of(map.ptr[i].key)), json_of(map.ptr[i].val, depth + 1));
         }
-        out += '}';
-      } else {
-        out += "{\"$map\":[";
-        for (std::uint32_t i = 0; i < map.size; ++i) {
-          if (i > 0) out += ',';
-          out += '[';
-          render(out, map.ptr[i].key, depth + 1);
-          out += ',';
-          render(out, map.ptr[i].val, depth + 1);
-          out += ']';
-        }
-        out += "]}";
+        return object;
       }
-      return;
+      Json entries = Json::array();
+      for (std::uint32_t i = 0; i < map.size; ++i) {
+        entries.push_back(Json::array({json_of(map.ptr[i].key, depth + 1), json_of(map.ptr[i].val, depth + 1)}));
+      }
+      return tagged_form(tag_map, std::move(entries));
     }
   }
   throw ConversionError("cannot render as JSON: unknown msgpack type " + std::to_string(static_cast<int>(o.type)));
@@ -740,7 +557,7 @@ JsonError::JsonError(std::size_t offset, const std::string& problem)
     : UsageError("invalid JSON at byte " + std::to_string(offset) + ": " + problem), offset_(offset) {}
 
 void json_to_msgpack(std::string_view json, msgpack::packer<msgpack::sbuffer>& out) {
-  const Node document = Parser(json).document();
+  const Node document = Reader(json).document();
   pack(document, out);
 }
 
@@ -752,7 +569,7 @@ msgpack::object_handle parse_json(std::string_view json) {
 }
 
 msgpack::object_handle parse_argument(std::string_view text) {
-  if (const std::size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+  if (const std::size_t bad = wire::invalid_utf8_at(text); bad != std::string_view::npos) {
     throw JsonError(bad, "the argument is not UTF-8 text (pass bytes as {\"$bytes\": \"HEX\"})");
   }
   try {
@@ -769,12 +586,8 @@ msgpack::object_handle parse_argument(std::string_view text) {
   return unpacked(buffer);
 }
 
-std::string to_json(const msgpack::object& value) {
-  std::string out;
-  render(out, value, 0);
-  return out;
-}
+std::string to_json(const msgpack::object& value) { return json_of(value, 0).dump(); }
 
-bool is_utf8(std::string_view text) noexcept { return invalid_utf8_at(text) == std::string_view::npos; }
+bool is_utf8(std::string_view text) noexcept { return wire::valid_utf8(text); }
 
 }  // namespace pseud::cli

@@ -1,6 +1,7 @@
 #pragma once
 // The `pseud` tool's JSON <-> msgpack codec: arguments are parsed from JSON,
-// results are printed as JSON lines. No JSON library: this is the whole of it.
+// results are printed as JSON lines. nlohmann-json reads and writes the
+// JSON (Debian's nlohmann-json3-dev); json.cpp adds the rules below.
 //
 // The mapping (the tool's contract):
 //
@@ -39,8 +40,9 @@
 //     the wrappers of the tagged forms do not count, so anything to_json()
 //     prints parses back.
 // Errors are JsonError, whose message reads
-//   invalid JSON at byte 12: expected ',' or '}', found ']'
-// with the byte offset counted from 0.
+//   invalid JSON at byte 8: syntax error while parsing object - unexpected ']'; expected '}'
+// with the byte offset counted from 0 (the words after it are nlohmann's for
+// the grammar, this codec's for its own rules).
 //
 // Output (to_json) is one line of compact JSON, always valid UTF-8, and
 // parses back to the same msgpack except where noted:

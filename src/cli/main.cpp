@@ -1,12 +1,13 @@
 // pseud: call, serve, inspect pseud v1 peers from the command line; JSON in and out.
+// The command line is CLI11's: `pseud --help`, `pseud SUBCOMMAND --help`.
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
 
-#include "cli/command_line.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "pseud/keys.hpp"
@@ -16,48 +17,24 @@ namespace pseud::cli {
 
 namespace {
 
-constexpr const char* usage_text = R"(usage:
-  pseud call ENDPOINT FUNC [ARG...] [--kwargs JSON] [--server-name NAME] [--timeout SECONDS]
-             [--auth noop|plain|trusted_curve|untrusted_curve] [--user LOGIN] [--password PASSWORD]
-             [--public-key Z85 --secret-key Z85 --server-public-key Z85] [--identity ROUTING_ID]
-             [--heartbeat noop|liveness] [--heartbeat-interval MS] [--serve SECONDS] [--repeat N]
-  pseud call ENDPOINT,ENDPOINT... FUNC [ARG...] [--server-name NAME] [--policy POLICY] [options above]
-  pseud call --service NAME --discovery etcd://HOST:PORT FUNC [ARG...] [--policy POLICY] [options above]
-             POLICY: round_robin (default), first_alive, least_outstanding
-  pseud call ENDPOINT FUNC [ARG...] --notify [--repeat N] [--wait-delivered SECONDS] [options above]
-             sends without awaiting replies (waiting for the server up to --timeout); prints
-             {"notified", "sent", "failed", "unsent"[, "delivered"]}; exit 2 when some never left
-  pseud serve ENDPOINT [--name NAME] [--auth ...] [--public-key Z85 --secret-key Z85]
-             [--trust NAME=Z85 ...] [--user LOGIN=PASSWORD ...] [--permission USER=PERMISSION ...]
-             [--heartbeat noop|liveness] [--heartbeat-interval MS] [--call PEER:FUNC:JSON_ARRAY ...]
-             [--instance ID [--register etcd://HOST:PORT [--version V] [--ttl SECONDS] [--advertise ENDPOINT]]]
-             [--grace SECONDS]   (SIGTERM stops it gracefully within this, default 5; SIGINT at once)
-             [--events [--events-endpoint ENDPOINT]]   (an event hub; clients may emit through it)
-  pseud inspect ENDPOINT [--server-name NAME] [--auth ...] [--timeout SECONDS]
-  pseud health ENDPOINT [SERVICE] [--server-name NAME] [--auth ...]   (exit 0 only when SERVING)
-  pseud discover etcd://HOST:PORT [SERVICE]   (one JSON line per live instance, of every service without SERVICE)
-  pseud emit ENDPOINT TYPE JSON_BODY [--header NAME=VALUE ...] [--server-name NAME] [--auth ...]
-             asks the server's event hub (pseud serve --events) to emit; prints {"id": ...}
-  pseud subscribe ENDPOINT PATTERN [--group NAME] [--count N] [--seconds S] [--server-name NAME] [--auth ...]
-             one JSON line per event: {"id", "type", "source", "headers", "body"}; PATTERN: dotted
-             words, '*' one word, '#' zero or more; --group: one member of the group gets each event
-  pseud relay --listen ENDPOINT (--forward ENDPOINT [--upstream-name NAME] | --service NAME --discovery URL)
-             [--mode pass-through|store-and-forward] [--ttl SECONDS] [--timeout SECONDS] [--name NAME]
-             [--auth ... --user LOGIN=PASSWORD ...]   (who may call the relay)
-             [--upstream-auth ... --upstream-user LOGIN --upstream-password PASSWORD ...]   (the relay upstream)
-  pseud plugin --cookie KEY=VALUE [--versions LIST] [--call FUNC:JSON_ARRAY ...] [--timeout SECONDS]
-             [--start-timeout SECONDS] [--grace SECONDS] -- PATH [ARG...]
-             starts PATH as a plugin (protocol/PLUGINS.md), offering protocol versions LIST (default 1);
-             prints {"event": "started", "version", "pid", "endpoint"}, one line per --call as `call` does,
-             then {"event": "closed", "exit"[, "signal"]}; the plugin's output goes to stderr
-  pseud keygen
+constexpr const char* about =
+    "pseud: calls, serves and inspects pseud v1 peers (Python or C++) from the command line. JSON in, one JSON "
+    "line out per call or event.";
 
-Arguments are JSON where valid JSON, otherwise strings. Tagged forms:
-  {"$bytes": HEX}, {"$map": [[key, value], ...]}, {"$ext": CODE, "hex": HEX}
-  (sent as given, codes 123-126 too: a Python pseud peer unpickles those)
-Exit status: 0 ok, 1 remote error, unauthorised or not serving, 2 timeout, unreachable, outcome unknown,
-discovery unreachable or a plugin that did not start, 3 usage or set-up error.
-)";
+constexpr const char* footer =
+    "Arguments are JSON where valid JSON, otherwise strings. Tagged forms:\n"
+    "  {\"$bytes\": HEX}, {\"$map\": [[key, value], ...]}, {\"$ext\": CODE, \"hex\": HEX}\n"
+    "  (sent as given, codes 123-126 too: a Python pseud peer unpickles those)\n"
+    "\"--\" ends the options: every word after it is a positional (an ARG such as -x, a plugin's own options).\n"
+    "Exit status: 0 ok, 1 remote error, unauthorised or not serving, 2 timeout, unreachable, outcome unknown,\n"
+    "discovery unreachable or a plugin that did not start, 3 usage or set-up error.\n"
+    "`pseud SUBCOMMAND --help` shows a subcommand's options.";
+
+// The subcommand a parse got to, for the messages ("pseud call: ...").
+std::string command_name(const CLI::App& tool) {
+  const auto chosen = tool.get_subcommands();
+  return chosen.empty() ? "pseud" : "pseud " + chosen.front()->get_name();
+}
 
 }  // namespace
 
@@ -100,39 +77,59 @@ int take_signal(int signal_number) {
   return sigwait(&wanted, &taken) == 0 ? taken : 0;
 }
 
-int run_keygen(const std::vector<std::string>& words) {
-  if (!words.empty()) throw UsageProblem("usage: pseud keygen");
-  const CurveKeyPair pair = generate_curve_keypair();
-  print_line("{\"public\": " + json_text(pair.public_key) + ", \"secret\": " + json_text(pair.secret_key) + "}");
-  return Exit::ok;
+Command add_keygen(CLI::App& tool) {
+  CLI::App* app = tool.add_subcommand("keygen", "Prints a new CURVE key pair: {\"public\": Z85, \"secret\": Z85}");
+  auto words = std::make_shared<std::vector<std::string>>();
+  return {app, words.get(), [words] {
+            if (!words->empty()) throw UsageProblem("keygen takes no arguments");
+            const CurveKeyPair pair = generate_curve_keypair();
+            print_line("{\"public\": " + json_text(pair.public_key) + ", \"secret\": " + json_text(pair.secret_key) +
+                       "}");
+            return int{Exit::ok};
+          }};
 }
 
 int run(int argc, char** argv) {
-  const std::vector<std::string> words(argv + (argc > 1 ? 2 : 1), argv + argc);
-  const std::string command = argc > 1 ? argv[1] : "";
-  if (command == "--help" || command == "-h" || command == "help") {
-    std::fputs(usage_text, stdout);
+  CLI::App tool(about, "pseud");
+  tool.require_subcommand(0, 1);  // at most one; none is refused below, with the help
+  tool.footer(footer);
+  const std::vector<Command> commands = {add_call(tool),     add_inspect(tool), add_stats(tool),  add_serve(tool),
+                                         add_health(tool),   add_discover(tool), add_emit(tool),  add_subscribe(tool),
+                                         add_relay(tool),    add_plugin(tool),   add_keygen(tool)};
+  // "--" ends the options: CLI11 parses the words before it, and the words
+  // after it, all of them, are the subcommand's last positionals. (CLI11
+  // 2.1 hands a "--" met after a subcommand's positionals back to the
+  // top level, which refuses what follows.)
+  std::vector<std::string> words(argv + std::min(argc, 1), argv + argc);
+  if (!words.empty() && words.front() == "help") words.front() = "--help";
+  const auto dashes = std::find(words.begin(), words.end(), "--");
+  const std::vector<std::string> after_dashes(dashes == words.end() ? words.end() : dashes + 1, words.end());
+  words.erase(dashes, words.end());
+  std::reverse(words.begin(), words.end());  // CLI11 takes the words last first
+  try {
+    tool.parse(words);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << tool.help();  // the chosen subcommand's, if there is one
     return Exit::ok;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << command_name(tool) << ": " << e.what() << "\nRun `" << command_name(tool)
+              << " --help` for its usage.\n";
+    return Exit::usage;
   }
+  const auto chosen = std::find_if(commands.begin(), commands.end(), [](const Command& c) { return c.app->parsed(); });
+  if (chosen == commands.end()) {
+    std::cerr << "pseud: which subcommand?\n" << tool.help();
+    return Exit::usage;
+  }
+  chosen->words->insert(chosen->words->end(), after_dashes.begin(), after_dashes.end());
   block_stop_signals();
   set_log_handler([](LogLevel level, std::string_view message) {
     std::cerr << "pseud: " << log_level_name(level) << ": " << message << "\n";
   }, LogLevel::warning);
   try {
-    if (command == "call") return run_call(words);
-    if (command == "serve") return run_serve(words);
-    if (command == "inspect") return run_inspect(words);
-    if (command == "keygen") return run_keygen(words);
-    if (command == "health") return run_health(words);
-    if (command == "discover") return run_discover(words);
-    if (command == "emit") return run_emit(words);
-    if (command == "subscribe") return run_subscribe(words);
-    if (command == "relay") return run_relay(words);
-    if (command == "plugin") return run_plugin(words);
-    std::fputs(usage_text, stderr);
-    return Exit::usage;
+    return chosen->run();
   } catch (const std::exception& e) {
-    std::cerr << "pseud " << command << ": " << e.what() << "\n";
+    std::cerr << command_name(tool) << ": " << e.what() << "\n";
     return Exit::usage;
   }
 }

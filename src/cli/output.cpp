@@ -4,7 +4,7 @@
 #include <mutex>
 #include <utility>
 
-#include "cli/command_line.hpp"
+#include "cli/usage.hpp"
 #include "cli/json.hpp"
 #include "pseud/errors.hpp"
 

@@ -1,67 +1,62 @@
 #include "cli/peer_options.hpp"
 
-#include <algorithm>
-#include <cmath>
+#include "cli/command_options.hpp"
 
 namespace pseud::cli {
 
 namespace {
 
-const std::vector<std::string> auth_names{"noop", "plain", "trusted_curve", "untrusted_curve"};
-
-std::string auth_name(const CommandLine& line, const std::string& prefix = {}) {
-  const std::string name = line.get_or(prefix + "auth", "noop");
-  if (std::find(auth_names.begin(), auth_names.end(), name) == auth_names.end()) {
-    throw UsageProblem("--" + prefix + "auth must be noop, plain, trusted_curve or untrusted_curve, not '" + name + "'");
-  }
-  return name;
+void add_auth(CLI::App& app, std::string& auth, const std::string& prefix) {
+  app.add_option("--" + prefix + "auth", auth, "authentication (default noop)")
+      ->check(CLI::IsMember({"noop", "plain", "trusted_curve", "untrusted_curve"}));
 }
 
-void copy_flag(const CommandLine& line, const std::string& flag, const std::string& setting, Settings& out) {
-  if (auto value = line.get(flag)) out.add(setting, *value);
+void add_heartbeat(CLI::App& app, std::string& heartbeat, std::optional<long>& interval, const std::string& prefix) {
+  app.add_option("--" + prefix + "heartbeat", heartbeat, "heartbeat (default noop)")
+      ->check(CLI::IsMember({"noop", "liveness"}));
+  app.add_option("--" + prefix + "heartbeat-interval", interval, "liveness heartbeat interval")
+      ->check(at_least(10))
+      ->type_name("MS");
 }
 
-BackendChoice heartbeat(const CommandLine& line, const std::string& prefix = {}) {
-  const std::string name = line.get_or(prefix + "heartbeat", "noop");
-  if (name != "noop" && name != "liveness") {
-    throw UsageProblem("--" + prefix + "heartbeat must be noop or liveness, not '" + name + "'");
-  }
+BackendChoice heartbeat_choice(const std::string& name, const std::optional<long>& interval) {
   BackendChoice choice{name, {}};
-  if (auto interval = line.integer(prefix + "heartbeat-interval", 10)) {
-    choice.settings.add("interval_ms", std::to_string(*interval));
-  }
+  if (interval) choice.settings.add("interval_ms", std::to_string(*interval));
   return choice;
+}
+
+void copy(const std::optional<std::string>& value, const std::string& setting, Settings& out) {
+  if (value) out.add(setting, *value);
 }
 
 }  // namespace
 
-CallOptions timeout_option(const CommandLine& line) {
-  CallOptions options;
-  const double seconds = line.seconds("timeout").value_or(5.0);
-  options.timeout = std::chrono::milliseconds(static_cast<long>(std::ceil(seconds * 1000)));
-  return options;
+void ClientFlags::add_to(CLI::App& app, const std::string& prefix) {
+  add_auth(app, auth, prefix);
+  app.add_option("--" + prefix + "user", user, "login (plain)")->type_name("LOGIN");
+  app.add_option("--" + prefix + "password", password, "password (plain)");
+  app.add_option("--" + prefix + "public-key", public_key, "this peer's CURVE public key")->type_name("Z85");
+  app.add_option("--" + prefix + "secret-key", secret_key, "this peer's CURVE secret key")->type_name("Z85");
+  app.add_option("--" + prefix + "server-public-key", server_public_key, "the server's CURVE public key")
+      ->type_name("Z85");
+  app.add_option("--" + prefix + "identity", identity, "this peer's routing id")->type_name("ROUTING_ID");
+  add_heartbeat(app, heartbeat, heartbeat_interval, prefix);
 }
 
-std::vector<std::string> prefixed(const std::vector<std::string>& flags, const std::string& prefix) {
-  std::vector<std::string> out;
-  for (const auto& flag : flags) out.push_back(prefix + flag);
-  return out;
-}
-
-PeerOptions client_options(const CommandLine& line, const std::string& prefix) {
+PeerOptions ClientFlags::peer_options() const {
   PeerOptions options;
-  options.auth.name = auth_name(line, prefix);
+  options.auth.name = auth;
   Settings& settings = options.auth.settings;
-  copy_flag(line, prefix + "user", "login", settings);
-  copy_flag(line, prefix + "password", "password", settings);
-  copy_flag(line, prefix + "public-key", "public_key", settings);
-  copy_flag(line, prefix + "secret-key", "secret_key", settings);
-  copy_flag(line, prefix + "server-public-key", "server_public_key", settings);
+  copy(user, "login", settings);
+  copy(password, "password", settings);
+  copy(public_key, "public_key", settings);
+  copy(secret_key, "secret_key", settings);
+  copy(server_public_key, "server_public_key", settings);
   // A command-line user chose PLAIN knowingly; the warning would only be noise.
   // (Only "plain" takes the setting: other backends refuse names they do not know.)
-  if (options.auth.name == "plain") settings.add("encrypted_link", "true");
-  options.heartbeat = heartbeat(line, prefix);
-  options.routing_id = line.get_or(prefix + "identity", "");
+  if (auth == "plain") settings.add("encrypted_link", "true");
+  options.heartbeat = heartbeat_choice(heartbeat, heartbeat_interval);
+  options.routing_id = identity;
   options.strict_map_keys = false;  // {"$map": ...} arguments are the user's explicit choice
   // So is {"$ext": 123..126, ...}: typed by hand, or pasted from a value a
   // Python peer sent (the tool prints ext values in that form). JSON strings
@@ -70,17 +65,35 @@ PeerOptions client_options(const CommandLine& line, const std::string& prefix) {
   return options;
 }
 
-PeerOptions server_options(const CommandLine& line) {
+void TargetFlags::add_to(CLI::App& app, const std::string& timeout_meaning, const std::string& server_names) {
+  client.add_to(app);
+  app.add_option(server_names, server_name, "the server's name (default server)")->type_name("NAME");
+  add_timeout(app, timeout, timeout_meaning);
+}
+
+void ServerFlags::add_to(CLI::App& app) {
+  add_auth(app, auth, "");
+  add_repeatable(app, "--user", users, "a user who may log in (plain), repeatable")->type_name("LOGIN=PASSWORD");
+  add_repeatable(app, "--trust", trusts, "a client key trusted under NAME (trusted_curve), repeatable")
+      ->type_name("NAME=Z85");
+  add_repeatable(app, "--permission", permissions, "a permission of a user, repeatable")
+      ->type_name("USER=PERMISSION");
+  app.add_option("--public-key", public_key, "the server's CURVE public key")->type_name("Z85");
+  app.add_option("--secret-key", secret_key, "the server's CURVE secret key")->type_name("Z85");
+  add_heartbeat(app, heartbeat, heartbeat_interval, "");
+}
+
+PeerOptions ServerFlags::peer_options() const {
   PeerOptions options;
-  options.auth.name = auth_name(line);
+  options.auth.name = auth;
   Settings& settings = options.auth.settings;
-  for (const auto& user : line.all("user")) settings.add("user", user);
-  for (const auto& trust : line.all("trust")) settings.add("trust", trust);
-  for (const auto& permission : line.all("permission")) settings.add("permission", permission);
-  copy_flag(line, "public-key", "public_key", settings);
-  copy_flag(line, "secret-key", "secret_key", settings);
-  if (options.auth.name == "plain") settings.add("encrypted_link", "true");
-  options.heartbeat = heartbeat(line);
+  for (const auto& user : users) settings.add("user", user);
+  for (const auto& trust : trusts) settings.add("trust", trust);
+  for (const auto& permission : permissions) settings.add("permission", permission);
+  copy(public_key, "public_key", settings);
+  copy(secret_key, "secret_key", settings);
+  if (auth == "plain") settings.add("encrypted_link", "true");
+  options.heartbeat = heartbeat_choice(heartbeat, heartbeat_interval);
   options.strict_map_keys = false;
   // The demo functions echo what they receive: an ext 123..126 goes back to
   // the peer that sent it. A str that is not UTF-8 (from a peer that is not

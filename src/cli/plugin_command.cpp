@@ -26,11 +26,13 @@ constexpr const char* plugin_usage =
     "usage: pseud plugin --cookie KEY=VALUE [--versions LIST] [--call FUNC:JSON_ARRAY ...] [--timeout SECONDS] "
     "[--start-timeout SECONDS] [--grace SECONDS] [--sha256 HEX] -- PATH [ARG...]";
 
-std::optional<std::chrono::milliseconds> milliseconds_option(const CommandLine& line, const std::string& flag) {
-  const auto seconds = line.seconds(flag);
-  if (!seconds) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<long>(std::ceil(*seconds * 1000)));
-}
+// `pseud plugin`'s command line.
+struct PluginLine {
+  std::vector<std::string> words;  // PATH ARG...
+  std::optional<std::string> cookie, versions, sha256;
+  std::vector<std::string> calls;
+  std::optional<double> timeout, start_timeout, grace;
+};
 
 // One line of the plugin's stdout or stderr, as "plugin NAME: LINE" on the
 // tool's stderr, in one write (the supervising thread calls this).
@@ -41,25 +43,22 @@ void relay_output(const std::string& name, std::string_view line) {
   std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
-}  // namespace
-
-int run_plugin(const std::vector<std::string>& words) {
-  const CommandLine line(words, {"cookie", "versions", "timeout", "start-timeout", "grace", "sha256"}, {"call"});
-  if (!line.has("cookie") || line.positionals().empty()) throw UsageProblem(plugin_usage);
+int run_plugin(const PluginLine& line) {
+  if (!line.cookie || line.words.empty()) throw UsageProblem(plugin_usage);
   std::vector<CallText> calls;
-  for (const auto& text : line.all("call")) {
+  for (const auto& text : line.calls) {
     calls.push_back(parse_call_text(text, "--call takes FUNC:JSON_ARRAY, e.g. count:[] or add:[1, 2]", text));
   }
-  const CallOptions call_options = timeout_option(line);
+  const CallOptions call_options = call_timeout(line.timeout);
 
   PluginLaunch launch;
-  launch.argv = line.positionals();
-  launch.cookie = PluginCookie::parse(*line.get("cookie"));
-  if (const auto versions = line.get("versions")) launch.versions = parse_plugin_versions(*versions, "--versions");
+  launch.argv = line.words;
+  launch.cookie = PluginCookie::parse(*line.cookie);
+  if (line.versions) launch.versions = parse_plugin_versions(*line.versions, "--versions");
   launch.name = std::filesystem::path(launch.argv[0]).filename().string();
-  if (const auto limit = milliseconds_option(line, "start-timeout")) launch.start_timeout = *limit;
-  if (const auto grace = milliseconds_option(line, "grace")) launch.grace = *grace;
-  if (const auto digest = line.get("sha256")) launch.sha256 = *digest;
+  if (line.start_timeout) launch.start_timeout = milliseconds_of(*line.start_timeout);
+  if (line.grace) launch.grace = milliseconds_of(*line.grace);
+  if (line.sha256) launch.sha256 = *line.sha256;
   launch.on_output = [name = launch.name](PluginStream, std::string_view text) { relay_output(name, text); };
 
   std::optional<PluginProcess> plugin;
@@ -87,6 +86,30 @@ int run_plugin(const std::vector<std::string>& words) {
   if (!ended.exited) closed += ", \"signal\": " + std::to_string(ended.signal);
   print_line(closed + "}");
   return status;
+}
+
+}  // namespace
+
+Command add_plugin(CLI::App& tool) {
+  auto line = std::make_shared<PluginLine>();
+  CLI::App* app = tool.add_subcommand("plugin", "Starts a plugin program, calls it and closes it");
+  add_words(*app, line->words,
+            {{"PATH", "the plugin program (after \"--\")"}, {"ARG", "its arguments, its own options too", true}});
+  app->add_option("--cookie", line->cookie, "the cookie the plugin expects in its environment")->type_name("KEY=VALUE");
+  app->add_option("--versions", line->versions, "protocol versions offered (default 1)")->type_name("LIST");
+  add_repeatable(*app, "--call", line->calls, "a call to make, repeatable")->type_name("FUNC:JSON_ARRAY");
+  add_timeout(*app, line->timeout, "seconds to wait for each answer");
+  app->add_option("--start-timeout", line->start_timeout, "how long the plugin may take to start")
+      ->check(seconds_check())
+      ->type_name("SECONDS");
+  app->add_option("--grace", line->grace, "how long it may take to stop")->check(seconds_check())->type_name("SECONDS");
+  app->add_option("--sha256", line->sha256, "runs the program only if it has this digest")->type_name("HEX");
+  app->footer("Starts PATH as a plugin (protocol/PLUGINS.md), makes the --calls in order and closes it. Prints\n"
+              "{\"event\": \"started\", \"version\", \"pid\", \"endpoint\"}, one line per --call as call does, "
+              "then\n{\"event\": \"closed\", \"exit\"[, \"signal\"]}; the plugin's output goes to stderr.\n"
+              "Example: pseud plugin --cookie COUNTER_PLUGIN=counter-v1 --versions 1,2 --call 'count:[]' "
+              "-- build/examples/counter_plugin");
+  return {app, &line->words, [line] { return run_plugin(*line); }};
 }
 
 }  // namespace pseud::cli

@@ -14,12 +14,17 @@ namespace pseud::cli {
 
 namespace {
 
-RelayMode mode_option(const CommandLine& line) {
-  const std::string mode = line.get_or("mode", "pass-through");
-  if (mode == "pass-through") return RelayMode::pass_through;
-  if (mode == "store-and-forward") return RelayMode::store_and_forward;
-  throw UsageProblem("--mode takes pass-through or store-and-forward, not '" + mode + "'");
-}
+// `pseud relay`'s command line.
+struct RelayLine {
+  std::vector<std::string> words;  // none
+  ServerFlags listener;            // who may call the relay
+  ClientFlags upstream;            // how the relay calls upstream (--upstream-*)
+  std::optional<std::string> listen, forward, service, discovery;
+  std::string name = "relay";
+  std::string upstream_name = "server";
+  std::string mode = "pass-through";
+  std::optional<double> ttl, timeout;
+};
 
 std::string stats_line(const RelayStats& s) {
   return "{\"event\": \"stopped\", \"forwarded\": " + std::to_string(s.forwarded) + ", \"answered\": " +
@@ -27,36 +32,24 @@ std::string stats_line(const RelayStats& s) {
          std::to_string(s.accepted) + ", \"refused\": " + std::to_string(s.refused) + "}";
 }
 
-}  // namespace
-
-int run_relay(const std::vector<std::string>& words) {
-  std::vector<std::string> flags = security_flags;
-  const auto upstream_flags = prefixed(security_flags, "upstream-");
-  flags.insert(flags.end(), upstream_flags.begin(), upstream_flags.end());
-  flags.insert(flags.end(), {"listen", "name", "forward", "upstream-name", "upstream-identity", "service", "discovery",
-                             "mode", "ttl", "timeout"});
-  const CommandLine line(words, flags, {"user", "trust", "permission"});
-  if (!line.positionals().empty() || !line.get("listen") || (!line.get("forward") == !line.get("service"))) {
+int run_relay(const RelayLine& line) {
+  if (!line.words.empty() || !line.listen || (!line.forward == !line.service)) {
     throw UsageProblem("usage: pseud relay --listen ENDPOINT (--forward ENDPOINT | --service NAME --discovery URL) [options]");
   }
-  if (line.get("service") && !line.get("discovery")) throw UsageProblem("--service needs --discovery URL");
+  if (line.service && !line.discovery) throw UsageProblem("--service needs --discovery URL");
   RelayOptions options;
-  options.mode = mode_option(line);
-  if (const auto seconds = line.seconds("timeout")) {
-    options.timeout = std::chrono::milliseconds(static_cast<long>(std::ceil(*seconds * 1000)));
-  }
-  PeerOptions upstream_options = client_options(line, "upstream-");
-  if (const auto ttl = line.seconds("ttl")) {
-    upstream_options.outbox.ttl = std::chrono::milliseconds(static_cast<long>(std::ceil(*ttl * 1000)));
-  }
+  options.mode = line.mode == "store-and-forward" ? RelayMode::store_and_forward : RelayMode::pass_through;
+  if (line.timeout) options.timeout = milliseconds_of(*line.timeout);
+  PeerOptions upstream_options = line.upstream.peer_options();
+  if (line.ttl) upstream_options.outbox.ttl = milliseconds_of(*line.ttl);
   upstream_options.outbox.overflow = OutboxOverflow::fail;  // a refusal the caller hears
-  Server listener(line.get_or("name", "relay"), server_options(line));
+  Server listener(line.name, line.listener.peer_options());
   std::optional<Client> client;
   std::optional<ServiceClient> service;
   std::optional<Relay> relay;
   std::string forward;
-  if (const auto endpoint = line.get("forward")) {
-    client.emplace(line.get_or("upstream-name", "server"), upstream_options);
+  if (const auto& endpoint = line.forward) {
+    client.emplace(line.upstream_name, upstream_options);
     client->connect(*endpoint);
     relay.emplace(listener, *client, options);
     forward = *endpoint;
@@ -64,14 +57,14 @@ int run_relay(const std::vector<std::string>& words) {
     if (options.mode == RelayMode::store_and_forward) {
       throw UsageProblem("--mode store-and-forward needs --forward ENDPOINT (its outbox waits for one server)");
     }
-    service.emplace(*line.get("service"), ServiceClientOptions{.peer = upstream_options});
-    service->connect_service(make_discovery(*line.get("discovery")));
+    service.emplace(*line.service, ServiceClientOptions{.peer = upstream_options});
+    service->connect_service(make_discovery(*line.discovery));
     relay.emplace(listener, *service, options);
-    forward = "service " + *line.get("service");
+    forward = "service " + *line.service;
   }
-  const std::string endpoint = listener.bind(*line.get("listen"));
+  const std::string endpoint = listener.bind(*line.listen);
   print_line("{\"event\": \"ready\", \"endpoint\": " + json_text(endpoint) + ", \"forward\": " + json_text(forward) +
-             ", \"mode\": " + json_text(line.get_or("mode", "pass-through")) + "}");
+             ", \"mode\": " + json_text(line.mode) + "}");
   wait_for_signal(-1);
   listener.stop();
   const RelayStats stats = relay->stats();
@@ -80,6 +73,32 @@ int run_relay(const std::vector<std::string>& words) {
   if (service) service->stop();
   print_line(stats_line(stats));
   return Exit::ok;
+}
+
+}  // namespace
+
+Command add_relay(CLI::App& tool) {
+  auto line = std::make_shared<RelayLine>();
+  CLI::App* app = tool.add_subcommand("relay", "Relays calls to an upstream server or service");
+  app->footer("Relays every call its server gets to an upstream server or service; prints a ready line,\n"
+              "then on SIGINT or SIGTERM a stopped line with its counts.");
+  add_words(*app, line->words, {});
+  app->add_option("--listen", line->listen, "where the relay listens")->type_name("ENDPOINT");
+  app->add_option("--name", line->name, "the relay's name, which callers address (default relay)");
+  app->add_option("--forward", line->forward, "the upstream server")->type_name("ENDPOINT");
+  app->add_option("--upstream-name", line->upstream_name, "its name (default server)")->type_name("NAME");
+  app->add_option("--service", line->service, "the upstream service (instead of --forward)")->type_name("NAME");
+  app->add_option("--discovery", line->discovery, "where its instances are registered")->type_name("URL");
+  app->add_option("--mode", line->mode, "pass-through (default) or store-and-forward (answers \"accepted\", "
+                                        "sends when upstream is there)")
+      ->check(CLI::IsMember({"pass-through", "store-and-forward"}));
+  app->add_option("--ttl", line->ttl, "how long store-and-forward keeps a call")->check(seconds_check())
+      ->type_name("SECONDS");
+  app->add_option("--timeout", line->timeout, "how long a relayed call may take")->check(seconds_check())
+      ->type_name("SECONDS");
+  line->listener.add_to(*app);
+  line->upstream.add_to(*app, "upstream-");
+  return {app, &line->words, [line] { return run_relay(*line); }};
 }
 
 }  // namespace pseud::cli
