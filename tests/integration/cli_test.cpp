@@ -624,6 +624,163 @@ TEST(Cli, PluginUsageErrorsExitThreeWithoutStartingIt) {
                                          .count()));
 }
 
+// --- the command line (CLI11) ----------------------------------------------
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string all;
+  for (const auto& line : lines) all += line + "\n";
+  return all;
+}
+
+// The words of a line that are separated by spaces.
+std::vector<std::string> cells_of(const std::string& line) {
+  std::vector<std::string> cells;
+  std::size_t at = 0;
+  while ((at = line.find_first_not_of(' ', at)) != std::string::npos) {
+    const auto end = line.find(' ', at);
+    cells.push_back(line.substr(at, end - at));
+    at = end;
+  }
+  return cells;
+}
+
+const std::vector<std::string> subcommands = {"call",      "inspect", "stats", "serve",  "health", "discover",
+                                              "emit",      "subscribe", "relay", "plugin", "keygen"};
+
+TEST(Cli, HelpAtEveryLevelPrintsUsageAndExitsZero) {
+  const Outcome top = run({"--help"});
+  EXPECT_EQ(top.status, 0);
+  const std::string listing = joined(top.lines);
+  EXPECT_NE(listing.find("Usage: pseud [OPTIONS] [SUBCOMMAND]"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("Exit status: 0 ok"), std::string::npos) << listing;
+  for (const std::string& subcommand : subcommands) {
+    EXPECT_NE(listing.find("\n  " + subcommand + " "), std::string::npos) << subcommand << " is not listed";
+    for (const char* help : {"--help", "-h"}) {
+      const Outcome out = run({subcommand, help});
+      EXPECT_EQ(out.status, 0) << subcommand << " " << help;
+      EXPECT_NE(joined(out.lines).find("Usage: pseud " + subcommand + " [OPTIONS]"), std::string::npos)
+          << subcommand << " " << help << ":\n" << joined(out.lines);
+    }
+  }
+  EXPECT_NE(joined(run({"serve", "--help"}).lines).find("--allow-metrics"), std::string::npos);
+  // --help wins over the rest of the line: nothing is called, nothing is served.
+  const Outcome call_help = run({"call", "tcp://127.0.0.1:1", "add", "1", "--help"});
+  EXPECT_EQ(call_help.status, 0);
+  EXPECT_NE(joined(call_help.lines).find("Usage: pseud call"), std::string::npos);
+  EXPECT_EQ(run({"help"}).status, 0);
+  // No subcommand: the usage on stderr, nothing on stdout, exit 3.
+  const TimedOutcome none = run_timed({});
+  EXPECT_EQ(none.status, 3);
+  EXPECT_TRUE(none.lines.empty()) << all_lines(none);
+  EXPECT_NE(none.errors.find("Usage: pseud"), std::string::npos) << none.errors;
+}
+
+TEST(Cli, DoubleDashEndsTheOptions) {
+  ServeProcess server;
+  const std::string& at = server.endpoint();
+  // Every word after the first "--" is an argument, "--" and options too; that first "--" is not sent.
+  EXPECT_EQ(run({"call", at, "echo_args", "a", "--", "-x", "--kwargs", "--", "[1, 2]"}).lines,
+            (std::vector<std::string>{R"({"result": {"args":["a","-x","--kwargs","--",[1,2]],"kwargs":{}}})"}));
+  EXPECT_EQ(run({"call", at, "echo", "--", "-x"}).lines, (std::vector<std::string>{R"({"result": "-x"})"}));
+  EXPECT_EQ(run({"call", at, "add", "1", "2", "--"}).lines, (std::vector<std::string>{R"({"result": 3})"}));
+  EXPECT_EQ(run({"call", at, "--", "add", "1", "2"}).lines, (std::vector<std::string>{R"({"result": 3})"}));
+  // Options go anywhere before it; negative numbers and '-' are arguments without it.
+  EXPECT_EQ(run({"call", "--repeat", "2", at, "add", "-1", "--timeout", "5", "-2"}).lines,
+            (std::vector<std::string>(2, R"({"result": -3})")));
+  // A JSON array is one argument, commas and all.
+  EXPECT_EQ(run({"call", at, "echo_args", "[1, 2]", "[]"}).lines,
+            (std::vector<std::string>{R"({"result": {"args":[[1,2],[]],"kwargs":{}}})"}));
+  // Without "--", a word that starts with '-' and is not a number is an unknown option.
+  const TimedOutcome dash = run_timed({"call", at, "echo", "-x"});
+  EXPECT_EQ(dash.status, 3);
+  EXPECT_TRUE(dash.lines.empty()) << all_lines(dash);
+  EXPECT_NE(dash.errors.find("not expected: -x"), std::string::npos) << dash.errors;
+}
+
+TEST(Cli, CommandLineErrorsNameTheOptionAndExitThree) {
+  struct Case {
+    std::vector<std::string> words;
+    std::string named;
+  };
+  const std::string nobody = "tcp://127.0.0.1:1";
+  const std::vector<Case> cases = {
+      {{"call", nobody, "add", "--no-such-flag", "1"}, "--no-such-flag"},       // unknown
+      {{"call", nobody, "add", "--timeout"}, "--timeout"},                      // no value
+      {{"call", nobody, "add", "--timeout", "soon"}, "--timeout"},              // bad value
+      {{"call", nobody, "add", "--timeout", "1", "--timeout", "2"}, "--timeout"},  // twice
+      {{"call", nobody, "add", "--repeat", "0"}, "--repeat"},
+      {{"call", nobody, "add", "--auth", "kerberos"}, "--auth"},
+      {{"call", nobody, "add", "--notify=yes"}, "notify"},
+      {{"serve", "tcp://127.0.0.1:*", "--grace"}, "--grace"},
+      {{"serve", "tcp://127.0.0.1:*", "--bogus"}, "--bogus"},
+      {{"stats", nobody, "--json=yes"}, "json"},
+      {{"stats", nobody, "--server"}, "--server"},
+      {{"plugin", "--cookie"}, "--cookie"},
+      {{"relay", "--listen", "tcp://127.0.0.1:*", "--forward", nobody, "--mode", "sideways"}, "--mode"},
+      {{"subscribe", nobody, "a.b", "--count", "-1"}, "--count"},
+      {{"keygen", "--bits", "4096"}, "--bits"},
+  };
+  for (const Case& c : cases) {
+    const TimedOutcome out = run_timed(c.words);
+    EXPECT_EQ(out.status, 3) << command_of(c.words) << "\n" << all_lines(out);
+    EXPECT_TRUE(out.lines.empty()) << command_of(c.words) << "\n" << all_lines(out);
+    EXPECT_NE(out.errors.find(c.named), std::string::npos) << command_of(c.words) << "\n" << out.errors;
+    EXPECT_NE(out.errors.find("--help"), std::string::npos) << command_of(c.words) << "\n" << out.errors;
+  }
+}
+
+// --- pseud stats --------------------------------------------------------------
+
+// The "calls" of FUNCTION's incoming row in a `pseud stats --json` line, or -1.
+long incoming_calls(const std::string& json_line, const std::string& function) {
+  const std::string row = R"({"function":")" + function + R"(","side":"incoming","calls":)";
+  const auto at = json_line.find(row);
+  return at == std::string::npos ? -1 : std::stol(json_line.substr(at + row.size()));
+}
+
+TEST(Cli, StatsShowsTheCallsOfAServerThatAllowsIt) {
+  ServeProcess server({"--allow-metrics"});
+  ASSERT_FALSE(server.endpoint().empty()) << server.ready();
+  const std::string& at = server.endpoint();
+  ASSERT_EQ(run({"call", at, "add", "1", "2"}).status, 0);
+  const Outcome json = run({"stats", at, "--json"});
+  EXPECT_EQ(json.status, 0);
+  ASSERT_EQ(json.lines.size(), 1u);
+  EXPECT_EQ(json.lines[0].rfind(R"({"peer":"server","functions":[)", 0), 0u) << json.lines[0];
+  EXPECT_GE(incoming_calls(json.lines[0], "add"), 1) << json.lines[0];
+  // The table: the peer, a header, then one row per function and side, aligned.
+  const Outcome table = run({"stats", at, "--server", "server"});
+  EXPECT_EQ(table.status, 0);
+  ASSERT_GE(table.lines.size(), 3u) << joined(table.lines);
+  EXPECT_EQ(table.lines[0], "peer server");
+  EXPECT_EQ(cells_of(table.lines[1]), (std::vector<std::string>{"function", "side", "calls", "errors", "in_flight",
+                                                                "timeouts", "refused", "p50_ms", "p90_ms", "p99_ms",
+                                                                "max_ms"}));
+  long add_calls = -1;
+  for (std::size_t i = 2; i < table.lines.size(); ++i) {
+    EXPECT_EQ(table.lines[i].size(), table.lines[1].size()) << joined(table.lines);
+    const auto cells = cells_of(table.lines[i]);
+    ASSERT_EQ(cells.size(), 11u) << table.lines[i];
+    if (cells[0] == "add" && cells[1] == "incoming") add_calls = std::stol(cells[2]);
+  }
+  EXPECT_GE(add_calls, 1) << joined(table.lines);
+}
+
+TEST(Cli, StatsIsRefusedByAServerThatDoesNotAllowIt) {
+  ServeProcess server;
+  ASSERT_FALSE(server.endpoint().empty()) << server.ready();
+  ASSERT_EQ(run({"call", server.endpoint(), "add", "1", "2"}).status, 0);
+  for (const char* form : {"--json", "--server-name"}) {
+    std::vector<std::string> words{"stats", server.endpoint(), form};
+    if (std::string(form) == "--server-name") words.push_back("server");
+    const TimedOutcome out = run_timed(words);
+    EXPECT_EQ(out.status, 1) << all_lines(out);
+    ASSERT_EQ(out.lines.size(), 1u) << all_lines(out);
+    EXPECT_EQ(out.lines[0].rfind(R"({"error": {"name": "ServiceNotFoundError", "message": )", 0), 0u) << out.lines[0];
+    EXPECT_NE(out.errors.find("pseud serve --allow-metrics"), std::string::npos) << out.errors;
+  }
+}
+
 #if PSEUD_TEST_ETCD
 TEST(Cli, ServeRegistersInEtcdAndWithdrawsOnSigtermBeforeItCloses) {
   if (!EtcdServer::installed()) GTEST_SKIP() << "etcd-server is not installed: apt-get install etcd-server";
