@@ -56,6 +56,41 @@ TEST(Metrics, CountCallsErrorsAndLatencyBothWays) {
               add->p50.count() / 1e6, add->p99.count() / 1e6, sent->p50.count() / 1e6, sent->p99.count() / 1e6);
 }
 
+TEST(Metrics, TenThousandCallsAreCountedExactly) {
+  Fixture f;
+  constexpr int total = 10000;
+  constexpr int window = 100;
+  int failures = 0;
+  for (int sent = 0; sent < total; sent += window) {
+    std::vector<std::future<int>> calls;
+    for (int i = 0; i < window; ++i) {
+      // One call in ten fails: errors are counted apart.
+      calls.push_back((sent + i) % 10 == 0 ? f.client.async_call<int>("fail", CallOptions{.timeout = bound})
+                                           : f.client.async_call<int>("add", 1, 2, CallOptions{.timeout = bound}));
+    }
+    for (auto& call : calls) {
+      try {
+        get_within(call);
+      } catch (const RemoteError&) {
+        ++failures;
+      }
+    }
+  }
+  EXPECT_EQ(failures, total / 10);
+  const MetricsSnapshot server = f.server->metrics();
+  const MetricsSnapshot client = f.client.metrics();
+  ASSERT_NE(server.find("add"), nullptr);
+  ASSERT_NE(server.find("fail"), nullptr);
+  EXPECT_EQ(server.find("add")->calls, 9000u);
+  EXPECT_EQ(server.find("fail")->calls, 1000u);
+  EXPECT_EQ(server.find("fail")->errors, 1000u);
+  ASSERT_NE(client.find("add", CallDirection::outgoing), nullptr);
+  EXPECT_EQ(client.find("add", CallDirection::outgoing)->calls, 9000u);
+  EXPECT_EQ(client.find("add", CallDirection::outgoing)->errors, 0u);
+  EXPECT_EQ(client.find("fail", CallDirection::outgoing)->errors, 1000u);
+  EXPECT_EQ(client.find("add", CallDirection::outgoing)->in_flight, 0u);
+}
+
 TEST(Metrics, CountCallsInFlight) {
   Fixture f;
   std::atomic<bool> release{false};
