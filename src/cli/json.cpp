@@ -172,32 +172,16 @@ class Locator {
   // The token starting at `at` is one nlohmann accepted: its end is certain.
   [[nodiscard]] std::size_t token_end(std::size_t at) const noexcept {
     if (at >= text_.size()) return at;
-    switch (text_[at]) {
-      case '"':
-        for (std::size_t i = at + 1; i < text_.size(); ++i) {
-          if (text_[i] == '\\') {
-            ++i;
-          } else if (text_[i] == '"') {
-            return i + 1;
-          }
-        }
-        return text_.size();
-      case 't':
-      case 'n': return at + 4;
-      case 'f': return at + 5;
-      case '-':
-      case '0':
-      case '1':
-      case '2':
-      case '3':
-      case '4':
-      case '5':
-      case '6':
-      case '7':
-      case '8':
-      case '9': return number_end(at);
-      default: return at + 1;  // [ ] { }
+    const char c = text_[at];
+    if (c == '"') {
+      std::size_t i = at + 1;
+      while (i < text_.size() && text_[i] != '"') i += text_[i] == '\\' ? 2 : 1;
+      return std::min(i + 1, text_.size());
     }
+    if (c == 't' || c == 'n') return at + 4;  // true, null
+    if (c == 'f') return at + 5;              // false
+    if (c == '-' || at_digit(at)) return number_end(at);
+    return at + 1;  // [ ] { }
   }
 
   // Longest match of the number grammar, as the lexer reads it ("007" is three numbers).
