@@ -2,7 +2,6 @@
 // lists them) and prints one JSON line per call.
 
 #include <algorithm>
-#include <cmath>
 
 #include "cli/calls.hpp"
 #include "cli/commands.hpp"

@@ -3,7 +3,6 @@
 // JSON line for each step. The plugin's own output goes to stderr, so stdout
 // holds JSON lines only.
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>

@@ -1,7 +1,6 @@
 // `pseud relay`: a Relay between a listening server (the --auth side) and an
 // upstream server or service (the --upstream-* side).
 
-#include <cmath>
 #include <optional>
 
 #include "cli/commands.hpp"
