@@ -22,6 +22,8 @@ int fuzz_keys(const std::uint8_t* data, std::size_t size);
 int fuzz_json(const std::uint8_t* data, std::size_t size);
 /// Events-socket messages (SUB, ACK, NACK, events) and subscription patterns.
 int fuzz_events(const std::uint8_t* data, std::size_t size);
+/// One msgpack value decoded into typed commands and tagged ones (command.hpp), re-encoded, and as a handler's argument and a reply.
+int fuzz_commands(const std::uint8_t* data, std::size_t size);
 
 using TargetFunction = int (*)(const std::uint8_t*, std::size_t);
 
@@ -30,13 +32,14 @@ struct Target {
   TargetFunction run;
 };
 
-inline constexpr std::array<Target, 6> targets{{
+inline constexpr std::array<Target, 7> targets{{
     {"frames", fuzz_frames},
     {"dispatch", fuzz_dispatch},
     {"auth", fuzz_auth},
     {"keys", fuzz_keys},
     {"json", fuzz_json},
     {"events", fuzz_events},
+    {"commands", fuzz_commands},
 }};
 
 }  // namespace pseud::fuzz
