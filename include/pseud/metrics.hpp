@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,12 +48,14 @@ struct FunctionMetrics {
 struct MetricsSnapshot {
   std::vector<FunctionMetrics> functions;
 
-  /// The entry for `function` in `direction`, or null.
-  const FunctionMetrics* find(std::string_view function, CallDirection direction = CallDirection::incoming) const {
+  /// A copy of the entry for `function` in `direction`, if there is one
+  /// (a copy: `peer.metrics().find("add")->calls` reads a snapshot that is gone after the expression).
+  std::optional<FunctionMetrics> find(std::string_view function,
+                                      CallDirection direction = CallDirection::incoming) const {
     for (const FunctionMetrics& entry : functions) {
-      if (entry.direction == direction && entry.function == function) return &entry;
+      if (entry.direction == direction && entry.function == function) return entry;
     }
-    return nullptr;
+    return std::nullopt;
   }
 };
 

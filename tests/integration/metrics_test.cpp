@@ -31,8 +31,8 @@ TEST(Metrics, CountCallsErrorsAndLatencyBothWays) {
   for (int i = 0; i < 3; ++i) EXPECT_THROW(f.client.call<int>("fail", CallOptions{.timeout = bound}), RemoteError);
 
   const MetricsSnapshot server = f.server->metrics();
-  const FunctionMetrics* add = server.find("add");
-  ASSERT_NE(add, nullptr);
+  const auto add = server.find("add");
+  ASSERT_TRUE(add);
   EXPECT_EQ(add->calls, 100u);
   EXPECT_EQ(add->errors, 0u);
   EXPECT_EQ(add->in_flight, 0u);
@@ -40,18 +40,18 @@ TEST(Metrics, CountCallsErrorsAndLatencyBothWays) {
   EXPECT_LE(add->p50, add->p90);
   EXPECT_LE(add->p90, add->p99);
   EXPECT_LE(add->p99, add->max);
-  const FunctionMetrics* fail = server.find("fail");
-  ASSERT_NE(fail, nullptr);
+  const auto fail = server.find("fail");
+  ASSERT_TRUE(fail);
   EXPECT_EQ(fail->calls, 3u);
   EXPECT_EQ(fail->errors, 3u);
 
   const MetricsSnapshot client = f.client.metrics();
-  const FunctionMetrics* sent = client.find("add", CallDirection::outgoing);
-  ASSERT_NE(sent, nullptr);
+  const auto sent = client.find("add", CallDirection::outgoing);
+  ASSERT_TRUE(sent);
   EXPECT_EQ(sent->calls, 100u);
   // A call's round trip is longer than the handler's part of it.
   EXPECT_GE(sent->p50, add->p50);
-  EXPECT_EQ(client.find("add", CallDirection::incoming), nullptr);
+  EXPECT_FALSE(client.find("add", CallDirection::incoming));
   std::printf("add: server p50 %.3f ms p99 %.3f ms; client p50 %.3f ms p99 %.3f ms\n",
               add->p50.count() / 1e6, add->p99.count() / 1e6, sent->p50.count() / 1e6, sent->p99.count() / 1e6);
 }
@@ -79,12 +79,12 @@ TEST(Metrics, TenThousandCallsAreCountedExactly) {
   EXPECT_EQ(failures, total / 10);
   const MetricsSnapshot server = f.server->metrics();
   const MetricsSnapshot client = f.client.metrics();
-  ASSERT_NE(server.find("add"), nullptr);
-  ASSERT_NE(server.find("fail"), nullptr);
+  ASSERT_TRUE(server.find("add"));
+  ASSERT_TRUE(server.find("fail"));
   EXPECT_EQ(server.find("add")->calls, 9000u);
   EXPECT_EQ(server.find("fail")->calls, 1000u);
   EXPECT_EQ(server.find("fail")->errors, 1000u);
-  ASSERT_NE(client.find("add", CallDirection::outgoing), nullptr);
+  ASSERT_TRUE(client.find("add", CallDirection::outgoing));
   EXPECT_EQ(client.find("add", CallDirection::outgoing)->calls, 9000u);
   EXPECT_EQ(client.find("add", CallDirection::outgoing)->errors, 0u);
   EXPECT_EQ(client.find("fail", CallDirection::outgoing)->errors, 1000u);
@@ -101,7 +101,7 @@ TEST(Metrics, CountCallsInFlight) {
   std::vector<std::future<int>> calls;
   for (int i = 0; i < 3; ++i) calls.push_back(f.client.async_call<int>("wait", CallOptions{.timeout = bound}));
   EXPECT_TRUE(eventually([&] {
-    const auto* entry = f.server->metrics().find("wait");
+    const auto entry = f.server->metrics().find("wait");
     return entry && entry->in_flight == 3;
   }));
   EXPECT_EQ(f.client.metrics().find("wait", CallDirection::outgoing)->in_flight, 3u);
@@ -119,8 +119,8 @@ TEST(Metrics, NamesACallerMakesUpDoNotFillTheTable) {
     EXPECT_THROW(f.client.call<int>(name, CallOptions{.timeout = bound}), ServiceNotFoundError);
   }
   const MetricsSnapshot snapshot = f.server->metrics();
-  const FunctionMetrics* unknown = snapshot.find(metrics_unknown);
-  ASSERT_NE(unknown, nullptr);
+  const auto unknown = snapshot.find(metrics_unknown);
+  ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->calls, 500u);
   EXPECT_EQ(unknown->refused, 500u);
   for (const FunctionMetrics& entry : snapshot.functions) {
@@ -138,8 +138,8 @@ TEST(Metrics, ABoundedNumberOfNamesGetTheirOwnCounters) {
   std::size_t own = 0;
   for (const FunctionMetrics& entry : snapshot.functions) own += entry.function.starts_with("f") ? 1 : 0;
   EXPECT_EQ(own, 3u);
-  const FunctionMetrics* other = snapshot.find(metrics_other);
-  ASSERT_NE(other, nullptr);
+  const auto other = snapshot.find(metrics_other);
+  ASSERT_TRUE(other);
   EXPECT_EQ(other->calls, 7u);
 }
 
