@@ -17,7 +17,9 @@
 /// pseud::FieldError, naming the command and the field, for a value that is
 /// not a map, a missing field, or a field of the wrong type. Keys the type
 /// does not declare are ignored: a newer peer may send more fields. A
-/// command must be default-constructible (decoding fills a default one).
+/// std::optional field may be missing (std::nullopt), so an older peer may
+/// send fewer. A command must be default-constructible (decoding fills a
+/// default one).
 ///
 /// pseud::OneOf<A, B, ...> is the tagged form {"__type__": wire name,
 /// ...fields}: it decodes into whichever command the tag names.
@@ -218,7 +220,14 @@ std::string expected_label() {
 
 template <class Field>
 void decode_field(std::string_view command, std::string_view field, const msgpack::object* value, Field& out) {
-  if (!value) throw FieldError(std::string(command) + ": missing field '" + std::string(field) + "'");
+  if (!value) {
+    if constexpr (is_optional_v<Field>) {
+      out = std::nullopt;  // an optional field may be left out: a sender that predates it
+      return;
+    } else {
+      throw FieldError(std::string(command) + ": missing field '" + std::string(field) + "'");
+    }
+  }
   try {
     value->convert(out);
   } catch (const FieldError& e) {  // a command inside this one
