@@ -32,6 +32,12 @@ struct Mul {
   PSEUD_COMMAND("it.calc.mul", a, b);
 };
 
+struct Square {  // answered by a coroutine
+  using result = long long;
+  long long x = 0;
+  PSEUD_COMMAND("it.calc.square", x);
+};
+
 struct Reset {  // no fields, no result
   PSEUD_COMMAND("it.calc.reset");
 };
@@ -83,6 +89,7 @@ struct Fixture {
     server.register_command<Add>([](const Add& add) { return add.a + add.b; });
     server.register_command<Mul>([](Mul mul) { return mul.a * mul.b; }, {.doc = "a * b"});
     server.register_command<Reset>([this](Reset) { ++resets; });
+    server.register_command<Square>([](Square s) -> Task<long long> { co_return s.x * s.x; });
     server.register_command<Midpoint>([](const Midpoint& m) {
       return Point{(m.from.x + m.to.x) / 2, (m.from.y + m.to.y) / 2};
     });
@@ -123,6 +130,7 @@ TEST(TypedCommands, ExecuteCallsTheFunctionRegisteredUnderTheWireName) {
   f.client.execute(Reset{});
   EXPECT_EQ(f.resets.load(), 1);
   EXPECT_EQ(f.client.execute(Midpoint{{0, 0}, {2, 4}}), (Point{1, 2}));
+  EXPECT_EQ(f.client.execute(Square{-12}), 144);
   // The server calls its client the same way (send_to gives a Target).
   f.client.register_command<Add>([](Add add) { return 100 * (add.a + add.b); });
   f.client.call<void>(introspection_function);  // the connection is known to the server now
