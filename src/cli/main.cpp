@@ -92,9 +92,9 @@ int run(int argc, char** argv) {
   CLI::App tool(about, "pseud");
   tool.require_subcommand(0, 1);  // at most one; none is refused below, with the help
   tool.footer(footer);
-  const std::vector<Command> commands = {add_call(tool),     add_inspect(tool), add_stats(tool),  add_serve(tool),
-                                         add_health(tool),   add_discover(tool), add_emit(tool),  add_subscribe(tool),
-                                         add_relay(tool),    add_plugin(tool),   add_keygen(tool)};
+  const std::vector<Command> commands = {add_call(tool),   add_inspect(tool),  add_stats(tool), add_serve(tool),
+                                         add_health(tool), add_discover(tool), add_emit(tool),  add_subscribe(tool),
+                                         add_relay(tool),  add_plugin(tool),   add_keygen(tool)};
   // "--" ends the options: CLI11 parses the words before it, and the words
   // after it, all of them, are the subcommand's last positionals. (CLI11
   // 2.1 hands a "--" met after a subcommand's positionals back to the
