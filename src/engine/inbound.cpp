@@ -322,8 +322,8 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
         options_.predicate_arguments ? options_.predicate_arguments(caller) : auth_->predicate_arguments(caller);
   } catch (const std::exception& e) {
     log(LogLevel::error, "pseud: computing predicate arguments threw: ", e.what(), "; refusing the call");
-    send_error(rid, id, "ServiceNotFoundError", work.name);
     observe_refusal(work.name, rid, user, received, "ServiceNotFoundError");
+    send_error(rid, id, "ServiceNotFoundError", work.name);
     return;
   }
   std::shared_ptr<const Route> route;
@@ -333,8 +333,8 @@ void Engine::dispatch_work(std::string_view rid, std::string_view id, const std:
     log(LogLevel::error, "pseud: a domain predicate threw for '", work.name, "': ", e.what());
   }
   if (!route) {
-    send_error(rid, id, "ServiceNotFoundError", work.name);
     observe_refusal(work.name, rid, user, received, "ServiceNotFoundError");
+    send_error(rid, id, "ServiceNotFoundError", work.name);
     return;
   }
   IncomingSpan span;
