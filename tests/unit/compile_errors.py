@@ -36,6 +36,25 @@ CASES = [
      "int main() { pseud::Registry r; r.register_rpc(\"c\", [](std::string_view s) -> pseud::Task<int> {"
      " co_return static_cast<int>(s.size()); }); }",
      "takes its parameters by value"),
+    ("control: a typed command and its function",
+     "struct Add { using result = int; int a = 0; int b = 0; PSEUD_COMMAND(\"calc.add\", a, b); };\n"
+     "int main() { pseud::Registry r; r.register_command<Add>([](const Add& c) { return c.a + c.b; }); }",
+     None),
+    ("a command whose wire name has a space",
+     "struct Add { int a = 0; PSEUD_COMMAND(\"calc add\", a); };\nint main() {}",
+     "the wire name must be"),
+    ("a command listing an expression as a field",
+     "struct Add { int a = 0; int b = 0; PSEUD_COMMAND(\"calc.add\", a, this->b); };\n"
+     "int main() { pseud::Registry r; r.register_command<Add>([](Add) {}); }",
+     "fields are plain member names"),
+    ("a OneOf of two commands with one wire name",
+     "struct A { int a = 0; PSEUD_COMMAND(\"same\", a); };\nstruct B { int b = 0; PSEUD_COMMAND(\"same\", b); };\n"
+     "int main() { pseud::OneOf<A, B> v; (void)v; }",
+     "two alternatives have the same wire name"),
+    ("a command function that takes another type",
+     "struct Add { using result = int; int a = 0; PSEUD_COMMAND(\"calc.add\", a); };\n"
+     "int main() { pseud::Registry r; r.register_command<Add>([](int a) { return a; }); }",
+     "register_command<C>"),
 ]
 
 
