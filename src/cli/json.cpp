@@ -2,7 +2,8 @@
 // nlohmann-json does the JSON: its SAX parser reads the text (grammar,
 // escapes, UTF-8, numbers) and its serializer writes it. This file adds the
 // codec's own rules: tagged forms, duplicate keys, the depth limit counted in
-// msgpack, float64 kept float64, and byte offsets in every error.
+// msgpack, float64 kept float64, and where each error is: nlohmann's byte
+// position for its syntax errors, a JSON path for the codec's own rules.
 
 #include "cli/json.hpp"
 
@@ -69,7 +70,6 @@ std::string json_quoted(std::string_view text) { return nlohmann::json(std::stri
 struct Node {
   enum class Kind { nil, boolean, negative, positive, float64, str, bin, ext, array, map };
   Kind kind = Kind::nil;
-  std::size_t offset = 0;      // where the value starts in the JSON text
   bool boolean = false;
   std::int64_t negative = 0;   // Kind::negative, always < 0
   std::uint64_t positive = 0;  // Kind::positive
@@ -125,83 +125,24 @@ void pack(const Node& node, msgpack::packer<msgpack::sbuffer>& out) {
   }
 }
 
-// --- where tokens are --------------------------------------------------------
+// --- where values are --------------------------------------------------------
 
-/// nlohmann's SAX events carry no offsets. Between two tokens that raise
-/// events the text holds only whitespace and at most one ',' or ':' (which
-/// raise none), so each token is found by stepping over those from the end
-/// of the one before, and its end follows from its first byte.
-class Locator {
- public:
-  explicit Locator(std::string_view text) noexcept : text_(text) {}
+/// ".name" when `name` is a plain identifier (ASCII letters, digits and '_',
+/// not starting with a digit), else ["name"] as a JSON string.
+void append_member(std::string& path, std::string_view name) {
+  const auto word = [](char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const bool plain = !name.empty() && word(name[0]) &&
+                     std::all_of(name.begin(), name.end(), [&](char c) { return word(c) || digit(c); });
+  path += plain ? "." + std::string(name) : "[" + json_quoted(name) + "]";
+}
 
-  /// Start of the token of the next event; moves past that token.
-  std::size_t next() noexcept {
-    std::size_t at = skip_space(end_);
-    if (at < text_.size() && (text_[at] == ',' || text_[at] == ':')) at = skip_space(at + 1);
-    end_ = token_end(at);
-    return at;
-  }
-
-  /// Start of the token nlohmann refused after reading `read` bytes (it had
-  /// read the whole token): a ',' or ':' it accepted before it is skipped.
-  [[nodiscard]] std::size_t refused_token(std::size_t read) const noexcept {
-    std::size_t at = skip_space(end_);
-    if (at < text_.size() && (text_[at] == ',' || text_[at] == ':') && at + 1 < read) at = skip_space(at + 1);
-    return at;
-  }
-
- private:
-  std::string_view text_;
-  std::size_t end_ = 0;  // end of the last located token
-
-  [[nodiscard]] bool at_digit(std::size_t at) const noexcept {
-    return at < text_.size() && text_[at] >= '0' && text_[at] <= '9';
-  }
-
-  [[nodiscard]] std::size_t skip_space(std::size_t at) const noexcept {
-    while (at < text_.size() && (text_[at] == ' ' || text_[at] == '\t' || text_[at] == '\n' || text_[at] == '\r')) ++at;
-    return at;
-  }
-
-  [[nodiscard]] std::size_t skip_digits(std::size_t at) const noexcept {
-    while (at_digit(at)) ++at;
-    return at;
-  }
-
-  // The token starting at `at` is one nlohmann accepted: its end is certain.
-  [[nodiscard]] std::size_t token_end(std::size_t at) const noexcept {
-    if (at >= text_.size()) return at;
-    const char c = text_[at];
-    if (c == '"') {
-      std::size_t i = at + 1;
-      while (i < text_.size() && text_[i] != '"') i += text_[i] == '\\' ? 2 : 1;
-      return std::min(i + 1, text_.size());
-    }
-    if (c == 't' || c == 'n') return at + 4;  // true, null
-    if (c == 'f') return at + 5;              // false
-    if (c == '-' || at_digit(at)) return number_end(at);
-    return at + 1;  // [ ] { }
-  }
-
-  // Longest match of the number grammar, as the lexer reads it ("007" is three numbers).
-  [[nodiscard]] std::size_t number_end(std::size_t at) const noexcept {
-    if (text_[at] == '-') ++at;
-    at = at < text_.size() && text_[at] == '0' ? at + 1 : skip_digits(at);
-    if (at < text_.size() && text_[at] == '.') at = skip_digits(at + 1);
-    if (at < text_.size() && (text_[at] == 'e' || text_[at] == 'E')) {
-      ++at;
-      if (at < text_.size() && (text_[at] == '+' || text_[at] == '-')) ++at;
-      at = skip_digits(at);
-    }
-    return at;
-  }
-};
+void append_index(std::string& path, std::size_t index) { path += "[" + std::to_string(index) + "]"; }
 
 // --- nlohmann's errors -------------------------------------------------------
 
 /// nlohmann's message without its "[json.exception...] parse error at line
-/// L, column C: " prefix (the offset replaces it), and with what it quotes
+/// L, column C: " prefix (the byte replaces it), and with what it quotes
 /// as "last read" cut to its last bytes (that is where the problem is; the
 /// token may be a megabyte long) and made valid UTF-8.
 std::string problem_of(const nlohmann::detail::exception& error, const std::string& last_read) {
@@ -228,7 +169,7 @@ std::string problem_of(const nlohmann::detail::exception& error, const std::stri
 /// the heap, one bit per open container: it never recurses.
 class Reader {
  public:
-  explicit Reader(std::string_view text) noexcept : text_(text), locator_(text) {}
+  explicit Reader(std::string_view text) noexcept : text_(text) {}
 
   Node document() {
     // nlohmann skips a UTF-8 byte order mark, and ends the text at a NUL
@@ -242,21 +183,20 @@ class Reader {
     return std::move(*document_);
   }
 
-  // The SAX interface (nlohmann::json_sax). Each event locates its token.
-  bool null() { return scalar(Node{}); }
-  bool boolean(bool value) { return scalar(Node{.kind = Node::Kind::boolean, .boolean = value}); }
+  // The SAX interface (nlohmann::json_sax).
+  bool null() { return attach(Node{}); }
+  bool boolean(bool value) { return attach(Node{.kind = Node::Kind::boolean, .boolean = value}); }
   bool number_integer(std::int64_t value) {  // "-0" comes here as 0: the integer 0
-    return scalar(value < 0 ? Node{.kind = Node::Kind::negative, .negative = value}
+    return attach(value < 0 ? Node{.kind = Node::Kind::negative, .negative = value}
                             : Node{.kind = Node::Kind::positive, .positive = static_cast<std::uint64_t>(value)});
   }
-  bool number_unsigned(std::uint64_t value) { return scalar(Node{.kind = Node::Kind::positive, .positive = value}); }
+  bool number_unsigned(std::uint64_t value) { return attach(Node{.kind = Node::Kind::positive, .positive = value}); }
   bool number_float(double value, const std::string&) {  // finite: nlohmann refuses 1e400 (error 406)
-    return scalar(Node{.kind = Node::Kind::float64, .float64 = value});
+    return attach(Node{.kind = Node::Kind::float64, .float64 = value});
   }
   bool string(std::string& value) {
-    const std::size_t at = locator_.next();
-    if (value.size() > max_msgpack_count) throw JsonError(at, "string longer than msgpack can hold");
-    return attach(Node{.kind = Node::Kind::str, .offset = at, .bytes = std::move(value)});
+    if (value.size() > max_msgpack_count) throw JsonError(path(), "string longer than msgpack can hold");
+    return attach(Node{.kind = Node::Kind::str, .bytes = std::move(value)});
   }
   bool binary(nlohmann::json::binary_t&) { return false; }  // never raised for JSON text
   bool start_object(std::size_t) { return open(Node::Kind::map); }
@@ -279,17 +219,26 @@ class Reader {
   };
 
   std::string_view text_;
-  Locator locator_;
-  std::vector<Frame> stack_;
+  std::vector<Frame> stack_;  // at most max_json_depth + 1 open containers
   std::optional<Node> document_;
 
-  [[noreturn]] static void too_deep(std::size_t at) {
-    throw JsonError(at, "arrays and maps nested deeper than " + std::to_string(max_json_depth) + " levels");
+  /// The JSON path of the value being read: where each open container is,
+  /// from the outside in. (Only built for an error.)
+  [[nodiscard]] std::string path() const {
+    std::string path = "$";
+    for (const Frame& frame : stack_) {
+      const std::vector<Node>& items = frame.node.items;
+      if (frame.node.kind == Node::Kind::array) {
+        append_index(path, items.size());
+      } else if (items.size() % 2 == 1) {
+        append_member(path, items.back().bytes);  // the key read last
+      }
+    }
+    return path;
   }
 
-  bool scalar(Node node) {
-    node.offset = locator_.next();
-    return attach(std::move(node));
+  [[noreturn]] void too_deep() const {
+    throw JsonError(path(), "arrays and maps nested deeper than " + std::to_string(max_json_depth) + " levels");
   }
 
   /// Adds a completed value to the innermost container, or makes it the document.
@@ -300,7 +249,7 @@ class Reader {
     }
     Node& container = stack_.back().node;
     const std::size_t count = container.kind == Node::Kind::array ? container.items.size() : container.items.size() / 2;
-    if (count >= max_msgpack_count) throw JsonError(value.offset, "more elements than msgpack can count");
+    if (count >= max_msgpack_count) throw JsonError(path(), "more elements than msgpack can count");
     container.items.push_back(std::move(value));
     return true;
   }
@@ -308,7 +257,6 @@ class Reader {
   bool open(Node::Kind kind) {
     Frame frame;
     frame.node.kind = kind;
-    frame.node.offset = locator_.next();
     frame.depth = 1;
     if (!stack_.empty()) {
       const Frame& parent = stack_.back();
@@ -325,50 +273,56 @@ class Reader {
     // and the wrappers of a "$map" are checked with their map: close()
     // decides once the object is read.
     const bool decided_at_close = kind == Node::Kind::map || frame.role != Role::plain;
-    if (frame.depth > (decided_at_close ? max_json_depth + 1 : max_json_depth)) too_deep(frame.node.offset);
+    if (frame.depth > (decided_at_close ? max_json_depth + 1 : max_json_depth)) too_deep();
     stack_.push_back(std::move(frame));
     return true;
   }
 
+  // The container leaves the stack first: path() is then its own path.
   bool close() {
-    locator_.next();
     Frame frame = std::move(stack_.back());
     stack_.pop_back();
     Node node = std::move(frame.node);
     if (node.kind == Node::Kind::map && !node.items.empty() && is_tag(node.items[0].bytes)) {
       node = tagged(std::move(node));
     }
-    if (frame.role == Role::plain && is_container(node) && frame.depth > max_json_depth) too_deep(node.offset);
+    if (frame.role == Role::plain && is_container(node) && frame.depth > max_json_depth) too_deep();
     return attach(std::move(node));
   }
 
-  static void require_keys(const Node& object, std::initializer_list<std::string_view> keys, std::string_view form);
-  static std::string hex_bytes(const Node& value, std::string_view key);
-  static Node tagged(Node object);
+  // Tagged forms, checked when their object closes; path() is the object's.
+  [[noreturn]] void refuse(const std::string& problem, std::optional<std::string_view> member = {},
+                           std::optional<std::size_t> index = {}) const;
+  void require_keys(const Node& object, std::initializer_list<std::string_view> keys, std::string_view form) const;
+  std::string hex_bytes(const Node& value, std::string_view key) const;
+  Node tagged(Node object) const;
 };
 
 bool Reader::key(std::string& name) {
-  const std::size_t at = locator_.next();
   Frame& frame = stack_.back();
   if (!frame.keys.insert(name).second) {
+    std::string at = path();  // the object's: its last member is complete
+    append_member(at, name);
     throw JsonError(at, "duplicate key " + json_quoted(name) + " (a map with repeated keys is written as \"$map\")");
   }
-  frame.node.items.push_back(Node{.kind = Node::Kind::str, .offset = at, .bytes = std::move(name)});
+  frame.node.items.push_back(Node{.kind = Node::Kind::str, .bytes = std::move(name)});
   return true;
 }
 
 bool Reader::parse_error(std::size_t read, const std::string& last_read, const nlohmann::detail::exception& error) {
   constexpr int number_overflow = 406;  // out_of_range.406: a float beyond float64, such as 1e400
-  if (error.id == number_overflow) throw JsonError(locator_.next(), "number beyond the range of float64");
+  if (error.id == number_overflow) throw JsonError(path(), "number beyond the range of float64");
   std::string problem = problem_of(error, last_read);
-  // A token the lexer could not read is quoted as "last read", and the
-  // problem is at the last byte read (counted from 1, the end counting as
-  // one); a token it read but the grammar refused starts after the last event.
-  const bool unreadable = std::string(error.what()).find("; last read: '") != std::string::npos;
-  const std::size_t at = unreadable ? std::min(read, text_.size() + 1) - 1 : locator_.refused_token(read);
-  // "01" reads as the numbers 0 and 1 (the lexer stops a number after a leading 0).
-  if (!unreadable && at > 0 && at < text_.size() && text_[at - 1] == '0' && text_[at] >= '0' && text_[at] <= '9') {
-    problem += " (a number cannot start with 0 and go on with digits)";
+  // nlohmann counts the bytes it read, the end of the text counting as one:
+  // the problem is at the last of them.
+  const std::size_t at = std::min(read, text_.size() + 1) - (read > 0 ? 1 : 0);
+  // "01" lexes as the numbers 0 and 1, and nlohmann refuses the second: a
+  // number (last_read, ending where reading stopped) right after a '0'.
+  if (problem.find("unexpected number literal") != std::string::npos && !last_read.empty() &&
+      last_read[0] >= '0' && last_read[0] <= '9') {
+    const std::size_t end = std::min(read, text_.size());
+    const std::size_t start = end - std::min(end, last_read.size());
+    if (start > 0 && text_[start - 1] == '0') problem += " (a number cannot start with 0 and go on with digits)";
   }
   // \uD800 alone is JSON by the grammar, yet no UTF-8 text: a rule of this codec.
   if (problem.find("surrogate U+") != std::string::npos) throw JsonError(at, problem);
@@ -377,41 +331,49 @@ bool Reader::parse_error(std::size_t read, const std::string& last_read, const n
 
 // --- tagged forms, checked when their object closes ---
 
-/// Checks that `object` has exactly `keys` in this order.
-void Reader::require_keys(const Node& object, std::initializer_list<std::string_view> keys, std::string_view form) {
-  const auto refuse_form = [&](std::size_t at) {
-    throw JsonError(at, "an object whose first key is " + json_quoted(object.items[0].bytes) + " must be exactly " +
-                            std::string(form));
-  };
-  std::size_t i = 0;
-  for (const std::string_view key : keys) {
-    if (object.items.size() <= 2 * i) refuse_form(object.offset);
-    if (object.items[2 * i].bytes != key) refuse_form(object.items[2 * i].offset);
-    ++i;
-  }
-  if (object.items.size() > 2 * i) refuse_form(object.items[2 * i].offset);
+/// Refuses the object (its path is path()), one of its members, or an
+/// element of one.
+void Reader::refuse(const std::string& problem, std::optional<std::string_view> member,
+                    std::optional<std::size_t> index) const {
+  std::string at = path();
+  if (member) append_member(at, *member);
+  if (index) append_index(at, *index);
+  throw JsonError(at, problem);
 }
 
-/// The bytes spelled by a hex string value.
-std::string Reader::hex_bytes(const Node& value, std::string_view key) {
-  if (value.kind != Node::Kind::str) throw JsonError(value.offset, json_quoted(key) + " takes a string of hex digits");
+/// Checks that `object` has exactly `keys` in this order.
+void Reader::require_keys(const Node& object, std::initializer_list<std::string_view> keys,
+                          std::string_view form) const {
+  const std::string problem =
+      "an object whose first key is " + json_quoted(object.items[0].bytes) + " must be exactly " + std::string(form);
+  std::size_t i = 0;
+  for (const std::string_view key : keys) {
+    if (object.items.size() <= 2 * i) refuse(problem);  // a key is missing
+    if (object.items[2 * i].bytes != key) refuse(problem, object.items[2 * i].bytes);
+    ++i;
+  }
+  if (object.items.size() > 2 * i) refuse(problem, object.items[2 * i].bytes);
+}
+
+/// The bytes spelled by a hex string value, the object's member `key`.
+std::string Reader::hex_bytes(const Node& value, std::string_view key) const {
+  if (value.kind != Node::Kind::str) refuse(json_quoted(key) + " takes a string of hex digits", key);
   const std::string& hex = value.bytes;
-  if (hex.size() % 2 != 0) throw JsonError(value.offset, json_quoted(key) + " takes an even number of hex digits");
+  if (hex.size() % 2 != 0) refuse(json_quoted(key) + " takes an even number of hex digits", key);
   std::string bytes;
   for (std::size_t i = 0; i < hex.size(); i += 2) {
     const int high = hex_value(hex[i]);
     const int low = hex_value(hex[i + 1]);
-    if (high < 0 || low < 0) throw JsonError(value.offset, json_quoted(key) + " takes hex digits only (0-9, a-f, A-F)");
+    if (high < 0 || low < 0) refuse(json_quoted(key) + " takes hex digits only (0-9, a-f, A-F)", key);
     bytes += static_cast<char>(high * 16 + low);
   }
   return bytes;
 }
 
 /// Resolves an object whose first key is a tag into the value it spells.
-Node Reader::tagged(Node object) {
+Node Reader::tagged(Node object) const {
   const std::string& tag = object.items[0].bytes;
   Node node;
-  node.offset = object.offset;
   if (tag == tag_bytes) {
     require_keys(object, {tag_bytes}, "{\"$bytes\": \"HEX\"}");
     node.kind = Node::Kind::bin;
@@ -421,7 +383,7 @@ Node Reader::tagged(Node object) {
     const Node& type = object.items[1];
     const bool fits = (type.kind == Node::Kind::negative && type.negative >= -128) ||
                       (type.kind == Node::Kind::positive && type.positive <= 127);
-    if (!fits) throw JsonError(type.offset, "\"$ext\" takes an integer type from -128 to 127");
+    if (!fits) refuse("\"$ext\" takes an integer type from -128 to 127", tag_ext);
     node.kind = Node::Kind::ext;
     node.ext_type = static_cast<std::int8_t>(type.kind == Node::Kind::negative ? type.negative
                                                                                : static_cast<std::int64_t>(type.positive));
@@ -429,13 +391,12 @@ Node Reader::tagged(Node object) {
   } else {
     require_keys(object, {tag_map}, "{\"$map\": [[KEY, VALUE], ...]}");
     Node& entries = object.items[1];
-    if (entries.kind != Node::Kind::array) {
-      throw JsonError(entries.offset, "\"$map\" takes an array of [key, value] pairs");
-    }
+    if (entries.kind != Node::Kind::array) refuse("\"$map\" takes an array of [key, value] pairs", tag_map);
     node.kind = Node::Kind::map;
-    for (Node& entry : entries.items) {
+    for (std::size_t i = 0; i < entries.items.size(); ++i) {
+      Node& entry = entries.items[i];
       if (entry.kind != Node::Kind::array || entry.items.size() != 2) {
-        throw JsonError(entry.offset, "a \"$map\" entry must be a [key, value] array");
+        refuse("a \"$map\" entry must be a [key, value] array", tag_map, i);
       }
       node.items.push_back(std::move(entry.items[0]));
       node.items.push_back(std::move(entry.items[1]));
@@ -540,6 +501,9 @@ msgpack::object_handle unpacked(const msgpack::sbuffer& buffer) {
 JsonError::JsonError(std::size_t offset, const std::string& problem)
     : UsageError("invalid JSON at byte " + std::to_string(offset) + ": " + problem), offset_(offset) {}
 
+JsonError::JsonError(std::string path, const std::string& problem)
+    : UsageError("invalid JSON at " + path + ": " + problem), path_(std::move(path)) {}
+
 void json_to_msgpack(std::string_view json, msgpack::packer<msgpack::sbuffer>& out) {
   const Node document = Reader(json).document();
   pack(document, out);
@@ -561,7 +525,9 @@ msgpack::object_handle parse_argument(std::string_view text) {
   } catch (const SyntaxError&) {
     // Not JSON: the text is the argument.
   }
-  if (text.size() > max_msgpack_count) throw JsonError(0, "the argument is longer than msgpack can hold");
+  if (text.size() > max_msgpack_count) {
+    throw JsonError(std::string("$"), "the argument is longer than msgpack can hold");
+  }
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> packer(buffer);
   const auto size = static_cast<std::uint32_t>(text.size());

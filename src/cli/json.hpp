@@ -39,10 +39,22 @@
 //   - At most max_json_depth (64) nested arrays and maps, counted in msgpack:
 //     the wrappers of the tagged forms do not count, so anything to_json()
 //     prints parses back.
-// Errors are JsonError, whose message reads
-//   invalid JSON at byte 8: syntax error while parsing object - unexpected ']'; expected '}'
-// with the byte offset counted from 0 (the words after it are nlohmann's for
-// the grammar, this codec's for its own rules).
+// Errors are JsonError, located one of two ways:
+//   - What nlohmann's parser refuses (the grammar, and lone surrogates) is
+//     at the byte where it stopped reading: its position less one, counted
+//     from 0, the end of the text counting as one byte. A byte order mark,
+//     a NUL byte and (in parse_argument) a byte that is not UTF-8 are
+//     refused before it reads, at their own byte. The words are nlohmann's
+//     for its errors; for {"a": 1 "b": 2}:
+//       invalid JSON at byte 10: syntax error while parsing object - unexpected string literal; expected '}'
+//   - What breaks a rule of this codec that nlohmann does not know (a
+//     duplicate key, the depth limit, a misused tagged form, a value beyond
+//     float64 or beyond what msgpack can count) is at the JSON path of the
+//     value: "$" is the whole text, ".name" an object's member whose name is
+//     a plain identifier (ASCII letters, digits and '_', not starting with a
+//     digit), ["name"] any other member (its name as a JSON string), [i] an
+//     array's element, counted from 0:
+//       invalid JSON at $.args[2].b: duplicate key "b" (a map with repeated keys is written as "$map")
 //
 // Output (to_json) is one line of compact JSON, always valid UTF-8, and
 // parses back to the same msgpack except where noted:
@@ -60,6 +72,7 @@
 //     (pseud::ConversionError): the wire never delivers such values anyway.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -72,16 +85,22 @@ namespace pseud::cli {
 /// Nesting limit of arrays and maps, both ways; the wire layer's limit too.
 inline constexpr std::size_t max_json_depth = 64;
 
-/// A JSON text was refused; offset() is the byte where the problem is.
+/// A JSON text was refused, at a byte (offset()) or at a value (path()).
 class JsonError : public UsageError {
  public:
+  /// At byte `offset` of the text, counted from 0.
   JsonError(std::size_t offset, const std::string& problem);
+  /// At the value named by the JSON path `path` ("$", "$.a[2]", "$[\"$map\"][0]").
+  JsonError(std::string path, const std::string& problem);
 
-  /// Byte offset into the JSON text, counted from 0.
-  std::size_t offset() const noexcept { return offset_; }
+  /// The byte offset into the JSON text, when the error is at a byte.
+  std::optional<std::size_t> offset() const noexcept { return offset_; }
+  /// The JSON path of the value, when the error is at a value; else empty.
+  const std::string& path() const noexcept { return path_; }
 
  private:
-  std::size_t offset_;
+  std::optional<std::size_t> offset_;
+  std::string path_;
 };
 
 /// Parses one JSON text and packs it as one msgpack value. Nothing is

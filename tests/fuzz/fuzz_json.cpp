@@ -92,7 +92,8 @@ std::string to_msgpack(std::string_view json) {
     cli::json_to_msgpack(json, packer);
   } catch (const cli::JsonError& error) {
     require(buffer.size() == 0, "nothing is packed from refused JSON");
-    require(error.offset() <= json.size(), "a JSON error's offset is inside the text");
+    require(error.offset() ? *error.offset() <= json.size() && error.path().empty() : error.path().starts_with("$"),
+            "a JSON error is at a byte of the text (the end counting as one) or at a JSON path");
     throw;
   }
   return {buffer.data(), buffer.size()};

@@ -90,13 +90,33 @@ std::string nested_msgpack_arrays(std::size_t depth, std::string_view inside_hex
   return hex + std::string(inside_hex);
 }
 
+std::string repeated(std::string_view text, std::size_t times) {
+  std::string out;
+  for (std::size_t i = 0; i < times; ++i) out += text;
+  return out;
+}
+
 // How parse_argument treats a text parse_json refuses.
 enum class Argument { becomes_string, is_refused };
 
+/// Where a text is refused: at a byte (a syntax error), or at the JSON path
+/// of a value (a rule of the codec).
+struct At {
+  At(std::size_t offset) : offset(offset) {}  // NOLINT(google-explicit-constructor): the tables below
+  At(std::string path) : path(std::move(path)) {}  // NOLINT(google-explicit-constructor)
+  template <std::size_t N>
+  At(const char (&path)[N]) : path(path) {}  // NOLINT(google-explicit-constructor)
+
+  std::optional<std::size_t> offset;
+  std::string path;
+
+  [[nodiscard]] std::string text() const { return offset ? "byte " + std::to_string(*offset) : path; }
+};
+
 struct Refusal {
   std::string json;
-  std::size_t offset;
-  std::string problem;  // the message after "invalid JSON at byte N: "
+  At at;
+  std::string problem;  // the message after "invalid JSON at byte N: " or "invalid JSON at PATH: "
   Argument argument;
 };
 
@@ -105,10 +125,11 @@ struct Refusal {
     cli::parse_json(expected.json);
     return ::testing::AssertionFailure() << "accepted";
   } catch (const JsonError& error) {
-    const std::string message = "invalid JSON at byte " + std::to_string(expected.offset) + ": " + expected.problem;
-    if (error.offset() != expected.offset || error.what() != message) {
-      return ::testing::AssertionFailure() << "refused at byte " << error.offset() << " with \"" << error.what()
-                                           << "\", expected \"" << message << "\"";
+    const std::string message = "invalid JSON at " + expected.at.text() + ": " + expected.problem;
+    if (error.offset() != expected.at.offset || error.path() != expected.at.path || error.what() != message) {
+      return ::testing::AssertionFailure() << "refused with \"" << error.what() << "\" (offset "
+                                           << (error.offset() ? std::to_string(*error.offset()) : "none")
+                                           << ", path \"" << error.path() << "\"), expected \"" << message << "\"";
     }
   }
   if (expected.argument == Argument::becomes_string) {
@@ -289,7 +310,7 @@ TEST(TaggedInput, MapWithAnyKeys) {
 
 struct TagCase {
   std::string json;
-  std::size_t offset;
+  std::string path;
   std::string problem;
 };
 
@@ -298,40 +319,43 @@ TEST(TaggedInput, MisusedFormsAreRefusedWithTheirPlace) {
   const std::string ext_form = R"(an object whose first key is "$ext" must be exactly {"$ext": TYPE, "hex": "HEX"})";
   const std::string map_form = R"(an object whose first key is "$map" must be exactly {"$map": [[KEY, VALUE], ...]})";
   const std::vector<TagCase> cases = {
-      {R"({"$bytes": "0"})", 11, R"("$bytes" takes an even number of hex digits)"},
-      {R"({"$bytes": "abc"})", 11, R"("$bytes" takes an even number of hex digits)"},
-      {R"({"$bytes": "zz"})", 11, R"("$bytes" takes hex digits only (0-9, a-f, A-F))"},
-      {R"({"$bytes": "0g"})", 11, R"("$bytes" takes hex digits only (0-9, a-f, A-F))"},
-      {R"({"$bytes": " 00"})", 11, R"("$bytes" takes an even number of hex digits)"},
-      {R"({"$bytes": "0x00"})", 11, R"("$bytes" takes hex digits only (0-9, a-f, A-F))"},
-      {R"({"$bytes": 5})", 11, R"("$bytes" takes a string of hex digits)"},
-      {R"({"$bytes": null})", 11, R"("$bytes" takes a string of hex digits)"},
-      {R"({"$bytes": ["00"]})", 11, R"("$bytes" takes a string of hex digits)"},
-      {R"({"$bytes": "00", "x": 1})", 17, bytes_form},
-      {R"({"$ext": 5})", 0, ext_form},
-      {R"({"$ext": 5, "data": "00"})", 12, ext_form},
-      {R"({"$ext": 5, "hex": "00", "x": 1})", 25, ext_form},
-      {R"({"$ext": 128, "hex": "00"})", 9, R"("$ext" takes an integer type from -128 to 127)"},
-      {R"({"$ext": -129, "hex": "00"})", 9, R"("$ext" takes an integer type from -128 to 127)"},
-      {R"({"$ext": 1.0, "hex": "00"})", 9, R"("$ext" takes an integer type from -128 to 127)"},
-      {R"({"$ext": "5", "hex": "00"})", 9, R"("$ext" takes an integer type from -128 to 127)"},
-      {R"({"$ext": 18446744073709551615, "hex": "00"})", 9, R"("$ext" takes an integer type from -128 to 127)"},
-      {R"({"$ext": 5, "hex": "0"})", 19, R"("hex" takes an even number of hex digits)"},
-      {R"({"$ext": 5, "hex": 0})", 19, R"("hex" takes a string of hex digits)"},
-      {R"({"$map": {}})", 9, R"("$map" takes an array of [key, value] pairs)"},
-      {R"({"$map": null})", 9, R"("$map" takes an array of [key, value] pairs)"},
-      {R"({"$map": [1]})", 10, R"(a "$map" entry must be a [key, value] array)"},
-      {R"({"$map": [[1]]})", 10, R"(a "$map" entry must be a [key, value] array)"},
-      {R"({"$map": [[1, 2], [1, 2, 3]]})", 18, R"(a "$map" entry must be a [key, value] array)"},
-      {R"({"$map": [], "x": 1})", 13, map_form},
+      {R"({"$bytes": "0"})", R"($["$bytes"])", R"("$bytes" takes an even number of hex digits)"},
+      {R"({"$bytes": "abc"})", R"($["$bytes"])", R"("$bytes" takes an even number of hex digits)"},
+      {R"({"$bytes": "zz"})", R"($["$bytes"])", R"("$bytes" takes hex digits only (0-9, a-f, A-F))"},
+      {R"({"$bytes": "0g"})", R"($["$bytes"])", R"("$bytes" takes hex digits only (0-9, a-f, A-F))"},
+      {R"({"$bytes": " 00"})", R"($["$bytes"])", R"("$bytes" takes an even number of hex digits)"},
+      {R"({"$bytes": "0x00"})", R"($["$bytes"])", R"("$bytes" takes hex digits only (0-9, a-f, A-F))"},
+      {R"({"$bytes": 5})", R"($["$bytes"])", R"("$bytes" takes a string of hex digits)"},
+      {R"({"$bytes": null})", R"($["$bytes"])", R"("$bytes" takes a string of hex digits)"},
+      {R"({"$bytes": ["00"]})", R"($["$bytes"])", R"("$bytes" takes a string of hex digits)"},
+      {R"({"$bytes": "00", "x": 1})", "$.x", bytes_form},
+      {R"({"$bytes": "00", "": 1})", R"($[""])", bytes_form},
+      {R"({"$ext": 5})", "$", ext_form},
+      {R"({"$ext": 5, "data": "00"})", "$.data", ext_form},
+      {R"({"$ext": 5, "hex": "00", "x": 1})", "$.x", ext_form},
+      {R"({"$ext": 128, "hex": "00"})", R"($["$ext"])", R"("$ext" takes an integer type from -128 to 127)"},
+      {R"({"$ext": -129, "hex": "00"})", R"($["$ext"])", R"("$ext" takes an integer type from -128 to 127)"},
+      {R"({"$ext": 1.0, "hex": "00"})", R"($["$ext"])", R"("$ext" takes an integer type from -128 to 127)"},
+      {R"({"$ext": "5", "hex": "00"})", R"($["$ext"])", R"("$ext" takes an integer type from -128 to 127)"},
+      {R"({"$ext": 18446744073709551615, "hex": "00"})", R"($["$ext"])",
+       R"("$ext" takes an integer type from -128 to 127)"},
+      {R"({"$ext": 5, "hex": "0"})", "$.hex", R"("hex" takes an even number of hex digits)"},
+      {R"({"$ext": 5, "hex": 0})", "$.hex", R"("hex" takes a string of hex digits)"},
+      {R"({"$map": {}})", R"($["$map"])", R"("$map" takes an array of [key, value] pairs)"},
+      {R"({"$map": null})", R"($["$map"])", R"("$map" takes an array of [key, value] pairs)"},
+      {R"({"$map": [1]})", R"($["$map"][0])", R"(a "$map" entry must be a [key, value] array)"},
+      {R"({"$map": [[1]]})", R"($["$map"][0])", R"(a "$map" entry must be a [key, value] array)"},
+      {R"({"$map": [[1, 2], [1, 2, 3]]})", R"($["$map"][1])", R"(a "$map" entry must be a [key, value] array)"},
+      {R"({"$map": [], "x": 1})", "$.x", map_form},
   };
   for (const TagCase& c : cases) {
-    EXPECT_TRUE(refused_as({c.json, c.offset, c.problem, Argument::is_refused})) << c.json;
+    EXPECT_TRUE(refused_as({c.json, c.path, c.problem, Argument::is_refused})) << c.json;
   }
 }
 
 TEST(TaggedInput, ErrorsInsideContainersPointAtTheForm) {
-  EXPECT_TRUE(refused_as({R"([1, {"a": [{"$bytes": "x"}]}])", 22, R"("$bytes" takes an even number of hex digits)",
+  EXPECT_TRUE(refused_as({R"([1, {"a": [{"$bytes": "x"}]}])", R"($[1].a[0]["$bytes"])",
+                          R"("$bytes" takes an even number of hex digits)",
                           Argument::is_refused}));
 }
 
@@ -635,18 +659,21 @@ TEST(JsonErrors, MessageNamesTheByteAndWhatWasExpected) {
     cli::parse_json(R"({"a": 1 "b": 2})");
     FAIL() << "accepted";
   } catch (const JsonError& error) {
-    EXPECT_EQ(error.offset(), 8u);
-    EXPECT_STREQ(error.what(),
-                 R"(invalid JSON at byte 8: syntax error while parsing object - unexpected string literal; expected '}')");
+    ASSERT_TRUE(error.offset());
+    EXPECT_EQ(*error.offset(), 10u);  // nlohmann read up to the closing quote of "b"
+    EXPECT_EQ(error.path(), "");
+    EXPECT_STREQ(error.what(), "invalid JSON at byte 10: syntax error while parsing object - unexpected string "
+                               "literal; expected '}'");
   }
   // JsonError is the library's usage error.
   EXPECT_THROW(cli::parse_json("["), UsageError);
   EXPECT_THROW(cli::parse_json("["), pseud::Error);
 }
 
-// The problems are nlohmann-json's words. A token its lexer could not read
-// is refused at the byte where reading failed, and quoted ("last read");
-// a token the grammar did not expect is refused at its first byte.
+// The problems are nlohmann-json's words, and the byte is nlohmann's: the
+// last one it read. A token its lexer could not read is refused at the byte
+// where reading failed, and quoted ("last read"); a token the grammar did
+// not expect, at its last byte (the end of the text counts as one byte).
 TEST(JsonErrors, GrammarViolations) {
   const auto string = Argument::becomes_string;
   const std::string a_value = "syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal";
@@ -683,8 +710,10 @@ TEST(JsonErrors, GrammarViolations) {
       {R"({"a": 1,})", 8, "syntax error while parsing object key - unexpected '}'; expected string literal", string},
       {"[1 2]", 3, "syntax error while parsing array - unexpected number literal; expected ']'", string},
       {R"({"a" 1})", 5, "syntax error while parsing object separator - unexpected number literal; expected ':'", string},
-      {R"({"a": 1 "b": 2})", 8, "syntax error while parsing object - unexpected string literal; expected '}'", string},
+      {R"({"a": 1 "b": 2})", 10, "syntax error while parsing object - unexpected string literal; expected '}'", string},
       {"[1}", 2, "syntax error while parsing array - unexpected '}'; expected ']'", string},
+      {"[1 234]", 5, "syntax error while parsing array - unexpected number literal; expected ']'", string},
+      {"[1 true]", 6, "syntax error while parsing array - unexpected true literal; expected ']'", string},
       {"{1: 2}", 1, "syntax error while parsing object key - unexpected number literal; expected string literal", string},
       {"{a: 2}", 1, "syntax error while parsing object key - invalid literal; last read: '{a'; expected string literal",
        string},
@@ -705,6 +734,8 @@ TEST(JsonErrors, GrammarViolations) {
       {"01", 1, leading_zero, string},
       {"-01", 2, leading_zero, string},
       {"00", 1, leading_zero, string},
+      {"0123", 3, leading_zero, string},
+      {"0-1", 2, "syntax error while parsing value - unexpected number literal; expected end of input", string},
       {"[007]", 2,
        "syntax error while parsing array - unexpected number literal; expected ']' "
        "(a number cannot start with 0 and go on with digits)",
@@ -767,7 +798,8 @@ TEST(JsonErrors, LongTokensAreQuotedByTheirEnd) {
     cli::parse_json(text);
     FAIL() << "accepted";
   } catch (const JsonError& error) {
-    EXPECT_EQ(error.offset(), 100001u);
+    ASSERT_TRUE(error.offset());
+    EXPECT_EQ(*error.offset(), 100001u);
     EXPECT_STREQ(error.what(), "invalid JSON at byte 100001: syntax error while parsing value - invalid string: "
                                "control character U+0001 (SOH) must be escaped to \\u0001; last read: "
                                "'...xxxxxxxxxxxxxxxx<U+0001>'");
@@ -798,11 +830,14 @@ TEST(JsonErrors, LoneSurrogates) {
 }
 
 TEST(JsonErrors, DuplicateKeys) {
-  EXPECT_TRUE(refused_as({R"({"a": 1, "a": 2})", 9,
+  EXPECT_TRUE(refused_as({R"({"a": 1, "a": 2})", "$.a",
                           R"(duplicate key "a" (a map with repeated keys is written as "$map"))",
                           Argument::is_refused}));
-  EXPECT_TRUE(refused_as({R"({"a": {"x\n": 1, "x\u000a": 2}})", 17,
+  EXPECT_TRUE(refused_as({R"({"a": {"x\n": 1, "x\u000a": 2}})", R"($.a["x\n"])",
                           R"(duplicate key "x\n" (a map with repeated keys is written as "$map"))",
+                          Argument::is_refused}));
+  EXPECT_TRUE(refused_as({R"({"func": "f", "args": [0, 1, {"b": 1, "c": [], "b": 2}]})", "$.args[2].b",
+                          R"(duplicate key "b" (a map with repeated keys is written as "$map"))",
                           Argument::is_refused}));
   // Equal keys in different objects are fine.
   EXPECT_EQ(packed(R"([{"a": 1}, {"a": 2}])"), "92" "81a16101" "81a16102");
@@ -814,29 +849,53 @@ TEST(JsonErrors, NumbersBeyondFloat64) {
                                          "1000e306", "1e999999999999999999", std::string(400, '9'),
                                          "0.001e312", "1" + std::string(400, '0') + ".5e-50"};
   for (const std::string& json : texts) {
-    EXPECT_TRUE(refused_as({json, 0, problem, Argument::is_refused})) << json;
+    EXPECT_TRUE(refused_as({json, "$", problem, Argument::is_refused})) << json;
   }
-  EXPECT_TRUE(refused_as({"[1, 2e999]", 4, problem, Argument::is_refused}));
+  EXPECT_TRUE(refused_as({"[1, 2e999]", "$[1]", problem, Argument::is_refused}));
+  EXPECT_TRUE(refused_as({R"({"a": [[], {"b": 1e400}]})", "$.a[1].b", problem, Argument::is_refused}));
+}
+
+// A rule of the codec is broken at a value, named by its JSON path: ".name"
+// for a member named by a plain identifier, ["name"] for any other, [i] for
+// an element.
+TEST(JsonErrors, PathsNameMembersAndElements) {
+  const std::string problem = R"(duplicate key "k" (a map with repeated keys is written as "$map"))";
+  const auto refused = Argument::is_refused;
+  EXPECT_TRUE(refused_as({R"({"k": 1, "k": 2})", "$.k", problem, refused}));
+  EXPECT_TRUE(refused_as({R"({"_a9": {"k": 1, "k": 2}})", "$._a9.k", problem, refused}));
+  EXPECT_TRUE(refused_as({R"({"na me": {"k": 1, "k": 2}})", R"($["na me"].k)", problem, refused}));
+  EXPECT_TRUE(refused_as({R"({"9a": {"k": 1, "k": 2}})", R"($["9a"].k)", problem, refused}));
+  EXPECT_TRUE(refused_as({R"({"": {"k": 1, "k": 2}})", R"($[""].k)", problem, refused}));
+  EXPECT_TRUE(refused_as({R"({"$x": {"k": 1, "k": 2}})", R"($["$x"].k)", problem, refused}));
+  EXPECT_TRUE(refused_as({"{\"caf\xc3\xa9\": {\"k\": 1, \"k\": 2}}", "$[\"caf\xc3\xa9\"].k", problem, refused}));
+  EXPECT_TRUE(refused_as({R"({"a\"b": {"k": 1, "k": 2}})", R"($["a\"b"].k)", problem, refused}));
+  EXPECT_TRUE(refused_as({R"([[], [0, {"k": 1, "k": 2}]])", "$[1][1].k", problem, refused}));
+  // Values already read and the keys of other members do not count.
+  EXPECT_TRUE(refused_as({R"({"a": [1], "b": {"c": {}, "k": 1, "k": 2}})", "$.b.k", problem, refused}));
 }
 
 TEST(JsonErrors, DepthLimitIsExactAndCountedInMsgpack) {
   const std::string problem = "arrays and maps nested deeper than 64 levels";
   const auto refused = Argument::is_refused;
   EXPECT_EQ(packed(nested_json_arrays(64)), nested_msgpack_arrays(63, "90"));
-  EXPECT_TRUE(refused_as({nested_json_arrays(65), 64, problem, refused}));
-  EXPECT_TRUE(refused_as({nested_json_arrays(100000), 64, problem, refused}));
+  const std::string the_65th_array = "$" + repeated("[0]", 64);
+  EXPECT_TRUE(refused_as({nested_json_arrays(65), the_65th_array, problem, refused}));
+  EXPECT_TRUE(refused_as({nested_json_arrays(100000), the_65th_array, problem, refused}));
   std::string objects;
   for (int i = 0; i < 64; ++i) objects += R"({"":)";
   EXPECT_NO_THROW(cli::parse_json(objects + "1" + std::string(64, '}')));
-  EXPECT_TRUE(refused_as({objects + "{}" + std::string(65, '}'), 256, problem, refused}));
-  EXPECT_TRUE(refused_as({objects + "[]" + std::string(64, '}'), 256, problem, refused}));
+  const std::string the_65th_object = "$" + repeated(R"([""])", 64);
+  EXPECT_TRUE(refused_as({objects + "{}" + std::string(65, '}'), the_65th_object, problem, refused}));
+  EXPECT_TRUE(refused_as({objects + "[]" + std::string(64, '}'), the_65th_object, problem, refused}));
   // Leaf tagged forms do not add a level; the wrappers of "$map" do not either.
   EXPECT_EQ(packed(nested_json_arrays(64, R"({"$bytes": "00"})")), nested_msgpack_arrays(64, "c40100"));
   EXPECT_EQ(packed(nested_json_arrays(64, R"({"$ext": 1, "hex": "00"})")), nested_msgpack_arrays(64, "d40100"));
   EXPECT_EQ(packed(nested_json_arrays(63, R"({"$map": [[1, 2]]})")), nested_msgpack_arrays(63, "810102"));
-  EXPECT_TRUE(refused_as({nested_json_arrays(64, R"({"$map": []})"), 64, problem, refused}));
-  EXPECT_TRUE(refused_as({nested_json_arrays(64, R"({"$bytes": [1]})"), 75, problem, refused}));
-  EXPECT_TRUE(refused_as({nested_json_arrays(63, R"({"$map": [[[], 2]]})"), 74, problem, refused}));
+  EXPECT_TRUE(refused_as({nested_json_arrays(64, R"({"$map": []})"), the_65th_array, problem, refused}));
+  EXPECT_TRUE(refused_as({nested_json_arrays(64, R"({"$bytes": [1]})"), the_65th_array + R"(["$bytes"])", problem,
+                          refused}));
+  EXPECT_TRUE(refused_as({nested_json_arrays(63, R"({"$map": [[[], 2]]})"),
+                          "$" + repeated("[0]", 63) + R"(["$map"][0][0])", problem, refused}));
   // 64 maps, each the value of the only entry of the one around it.
   std::string maps;
   std::string closing;
@@ -847,8 +906,9 @@ TEST(JsonErrors, DepthLimitIsExactAndCountedInMsgpack) {
   std::string expected_hex;
   for (int i = 0; i < 64; ++i) expected_hex += "8101";
   EXPECT_EQ(packed(maps + "null" + closing), expected_hex + "c0");
-  EXPECT_TRUE(refused_as({maps + R"({"$map": [[1, 2]]})" + closing, 64 * 14, problem, refused}));
-  EXPECT_TRUE(refused_as({maps + "[]" + closing, 64 * 14, problem, refused}));
+  const std::string the_65th_map = "$" + repeated(R"(["$map"][0][1])", 64);
+  EXPECT_TRUE(refused_as({maps + R"({"$map": [[1, 2]]})" + closing, the_65th_map, problem, refused}));
+  EXPECT_TRUE(refused_as({maps + "[]" + closing, the_65th_map, problem, refused}));
 }
 
 // Hostile nesting stops at the limit: nlohmann's parser keeps its state on
@@ -858,13 +918,14 @@ TEST(JsonErrors, AMegabyteOfOpeningBracketsIsRefusedAtOnce) {
   const std::string problem = "arrays and maps nested deeper than 64 levels";
   const auto refused = Argument::is_refused;
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(refused_as({std::string(1 << 20, '['), 64, problem, refused}));
+  EXPECT_TRUE(refused_as({std::string(1 << 20, '['), "$" + repeated("[0]", 64), problem, refused}));
   std::string objects;
   for (int i = 0; i < 200000; ++i) objects += R"({"a":)";
-  EXPECT_TRUE(refused_as({objects, 65 * 5, problem, refused}));  // an object may still be a 65th-level leaf tag
+  // The 66th object: the 65th may still be a leaf tag.
+  EXPECT_TRUE(refused_as({objects, "$" + repeated(".a", 65), problem, refused}));
   std::string maps;
   for (int i = 0; i < 100000; ++i) maps += R"({"$map":[[1,)";
-  EXPECT_TRUE(refused_as({maps, 65 * 12, problem, refused}));
+  EXPECT_TRUE(refused_as({maps, "$" + repeated(R"(["$map"][0][1])", 65), problem, refused}));
   const auto took = std::chrono::steady_clock::now() - start;
   std::printf("[figure] 1 MiB of '[', 1 MB of '{\"a\":' and 1.2 MB of '{\"$map\":[[1,' refused in %lld ms in all\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
@@ -910,7 +971,8 @@ TEST(ParseArgument, TextThatIsNotUtf8IsAnError) {
     cli::parse_argument("ab\xff");
     FAIL() << "accepted";
   } catch (const JsonError& error) {
-    EXPECT_EQ(error.offset(), 2u);
+    ASSERT_TRUE(error.offset());
+    EXPECT_EQ(*error.offset(), 2u);
     EXPECT_STREQ(error.what(),
                  R"(invalid JSON at byte 2: the argument is not UTF-8 text (pass bytes as {"$bytes": "HEX"}))");
   }
