@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <msgpack.hpp>
+
 #include "pseud/interceptor.hpp"
 
 namespace pseud {
@@ -58,5 +60,25 @@ struct MetricsSnapshot {
     return std::nullopt;
   }
 };
+
+/// One row of pseud.metrics' answer, as it travels (protocol/METRICS.md):
+/// a map of these named fields. Durations in milliseconds.
+struct MetricsReportRow {
+  std::string function;
+  std::string side;  ///< "incoming" or "outgoing"
+  std::uint64_t calls = 0, errors = 0, in_flight = 0, timeouts = 0, refused = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+  MSGPACK_DEFINE_MAP(function, side, calls, errors, in_flight, timeouts, refused, p50_ms, p90_ms, p99_ms, max_ms)
+};
+
+/// pseud.metrics' answer: `client.call<pseud::MetricsReport>(pseud::metrics_function)`.
+struct MetricsReport {
+  std::string peer;  ///< the answering peer's routing id
+  std::vector<MetricsReportRow> functions;
+  MSGPACK_DEFINE_MAP(peer, functions)
+};
+
+/// The answer pseud.metrics gives for `snapshot`, from the peer `peer`.
+MetricsReport metrics_report(std::string peer, const MetricsSnapshot& snapshot);
 
 }  // namespace pseud

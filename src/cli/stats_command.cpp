@@ -14,21 +14,6 @@ namespace pseud::cli {
 
 namespace {
 
-// pseud.metrics' answer (protocol/METRICS.md): a map of named fields.
-struct MetricsRow {
-  std::string function;
-  std::string side;
-  std::uint64_t calls = 0, errors = 0, in_flight = 0, timeouts = 0, refused = 0;
-  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
-  MSGPACK_DEFINE_MAP(function, side, calls, errors, in_flight, timeouts, refused, p50_ms, p90_ms, p99_ms, max_ms)
-};
-
-struct MetricsReply {
-  std::string peer;
-  std::vector<MetricsRow> functions;
-  MSGPACK_DEFINE_MAP(peer, functions)
-};
-
 // A name from the peer, safe on a terminal: as it is when it is UTF-8
 // without control characters, else as a JSON string.
 std::string printable(const std::string& name) {
@@ -52,11 +37,11 @@ std::string milliseconds(double value) {
 }
 
 // One line per function and side, columns aligned: names left, numbers right.
-void print_table(const MetricsReply& reply) {
+void print_table(const pseud::MetricsReport& reply) {
   const std::vector<std::string> header = {"function", "side",     "calls",  "errors", "in_flight", "timeouts",
                                            "refused",  "p50_ms",   "p90_ms", "p99_ms", "max_ms"};
   std::vector<std::vector<std::string>> rows = {header};
-  for (const MetricsRow& r : reply.functions) {
+  for (const pseud::MetricsReportRow& r : reply.functions) {
     rows.push_back({printable(r.function), printable(r.side), std::to_string(r.calls), std::to_string(r.errors),
                     std::to_string(r.in_flight), std::to_string(r.timeouts), std::to_string(r.refused),
                     milliseconds(r.p50_ms), milliseconds(r.p90_ms), milliseconds(r.p99_ms), milliseconds(r.max_ms)});
@@ -94,7 +79,7 @@ int run_stats(const StatsLine& line) {
       print_line(to_json(answer.get()));
       return Exit::ok;
     }
-    MetricsReply reply;
+    pseud::MetricsReport reply;
     try {
       answer.get().convert(reply);
     } catch (const msgpack::type_error&) {

@@ -161,27 +161,15 @@ TEST(Metrics, RemoteCallersCannotReadThemByDefault) {
   EXPECT_EQ(text.str().find("pseud.metrics"), std::string::npos) << text.str();
 }
 
-struct Row {
-  std::string function, side;
-  std::uint64_t calls = 0, errors = 0, in_flight = 0, timeouts = 0, refused = 0;
-  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
-  MSGPACK_DEFINE_MAP(function, side, calls, errors, in_flight, timeouts, refused, p50_ms, p90_ms, p99_ms, max_ms)
-};
-struct Reply {
-  std::string peer;
-  std::vector<Row> functions;
-  MSGPACK_DEFINE_MAP(peer, functions)
-};
-
 TEST(Metrics, ACallerTheirPredicateAcceptsReadsThem) {
   PeerOptions options;
   options.metrics_access = [](const PredicateArgs&) { return true; };
   Fixture f(options);
   for (int i = 0; i < 5; ++i) f.client.call<int>("add", 1, 2, CallOptions{.timeout = bound});
-  const auto reply = f.client.call<Reply>(metrics_function, CallOptions{.timeout = bound});
+  const auto reply = f.client.call<MetricsReport>(metrics_function, CallOptions{.timeout = bound});
   EXPECT_EQ(reply.peer, "server");
   const auto add = std::find_if(reply.functions.begin(), reply.functions.end(),
-                                [](const Row& row) { return row.function == "add" && row.side == "incoming"; });
+                                [](const MetricsReportRow& row) { return row.function == "add" && row.side == "incoming"; });
   ASSERT_NE(add, reply.functions.end());
   EXPECT_EQ(add->calls, 5u);
   EXPECT_GT(add->p50_ms, 0.0);
