@@ -184,15 +184,7 @@ void Engine::submit(OutgoingCall&& call) {
       deliver(call.on_reply, call.function, nullptr, std::move(refusal));
       return;
     }
-    // The completion ends the call for the observer, whatever completes it.
-    call.on_reply = [observer = observer_, counters, function = call.function, destination = call.destination,
-                     started = now, deadline = info.deadline,
-                     inner = std::move(call.on_reply)](msgpack::object_handle* reply, std::exception_ptr error) {
-      const auto [outcome, name] = outgoing_outcome(error);
-      observer->end(CallInfo{CallDirection::outgoing, function, destination, {}, started, deadline}, counters, outcome,
-                    name, Clock::now());
-      inner(reply, std::move(error));
-    };
+    call.on_reply = observed_completion(observer_, info, counters, std::move(call.on_reply));
   }
   if (auto refusal = refuse_to_send(call)) {
     deliver(call.on_reply, call.function, nullptr, std::move(refusal));

@@ -126,13 +126,7 @@ void Engine::follow_notification(const MessageId& id, const std::string& destina
   pending.on_reply = [this](msgpack::object_handle*, std::exception_ptr error) { notification_settled(error != nullptr); };
   if (observer_->watching()) {
     const CallInfo info{CallDirection::outgoing, function, destination, {}, now, std::nullopt};
-    FunctionCounters* counters = observer_->begin(info);
-    pending.on_reply = [this, counters, function, destination, now](msgpack::object_handle*, std::exception_ptr error) {
-      const auto [outcome, name] = outgoing_outcome(error);
-      observer_->end(CallInfo{CallDirection::outgoing, function, destination, {}, now, std::nullopt}, counters, outcome,
-                     name, Clock::now());
-      notification_settled(error != nullptr);
-    };
+    pending.on_reply = observed_completion(observer_, info, observer_->begin(info), std::move(pending.on_reply));
   }
   notifications_unanswered_.fetch_add(1);
   calls_.add(id, std::move(pending));

@@ -99,6 +99,19 @@ void CallObserver::tell_interceptors(const CallInfo& call, const CallEnd& end) c
 
 MetricsSnapshot CallObserver::metrics() const { return metrics_ ? metrics_->snapshot() : MetricsSnapshot{}; }
 
+ReplyHandler observed_completion(std::shared_ptr<CallObserver> observer, const CallInfo& call,
+                                 FunctionCounters* counters, ReplyHandler inner) {
+  // The views of `call` do not outlive this function: the completion keeps copies.
+  return [observer = std::move(observer), counters, function = std::string(call.function),
+          peer = std::string(call.peer), started = call.started, deadline = call.deadline,
+          inner = std::move(inner)](msgpack::object_handle* reply, std::exception_ptr error) {
+    const auto [outcome, name] = outgoing_outcome(error);
+    observer->end(CallInfo{CallDirection::outgoing, function, peer, {}, started, deadline}, counters, outcome, name,
+                  CallObserver::Clock::now());
+    inner(reply, std::move(error));
+  };
+}
+
 std::pair<CallOutcome, std::string_view> outgoing_outcome(const std::exception_ptr& error) noexcept {
   if (!error) return {CallOutcome::ok, {}};
   try {

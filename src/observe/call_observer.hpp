@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "observe/metrics_table.hpp"
+#include "pseud/detail/outgoing_call.hpp"
 #include "pseud/interceptor.hpp"
 #include "pseud/log.hpp"
 #include "pseud/metrics.hpp"
@@ -53,6 +54,12 @@ class CallObserver {
   const bool always_;
   std::unique_ptr<MetricsTable> metrics_;  // null: metrics off
 };
+
+/// `inner`, ending the outgoing call `call` (begun with `counters`) for
+/// `observer` first, whatever completes it: the reply, an error, a timeout,
+/// a cancellation, the peer stopping.
+ReplyHandler observed_completion(std::shared_ptr<CallObserver> observer, const CallInfo& call,
+                                 FunctionCounters* counters, ReplyHandler inner);
 
 /// The outcome and error class name of an outgoing call completed with `error` (null: ok).
 std::pair<CallOutcome, std::string_view> outgoing_outcome(const std::exception_ptr& error) noexcept;
